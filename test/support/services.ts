@@ -2,7 +2,6 @@
  * What integration tests use to reach the run's Kafka broker and PostgreSQL database, and to name
  * things so that tests never collide.
  */
-import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { loudSkipBanner } from './infra-policy.ts';
 
@@ -26,7 +25,4 @@ export function databaseUrl(): string {
   return postgres.value.url;
 }
 
-/** A name no other test (or earlier run) uses: `<prefix>-<time>-<random>`. */
-export function uniqueName(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-}
+export { uniqueName } from './names.ts';

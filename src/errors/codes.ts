@@ -1,0 +1,22 @@
+/**
+ * Every error code the engine raises, declared once so callers can switch on them and they stay
+ * stable across releases.
+ */
+export const ERROR_CODES = [
+  'CONFIG_INVALID',
+  'TOPOLOGY_INVALID',
+  'SERDE_UNKNOWN',
+  'DESERIALIZATION_FAILED',
+  'SERIALIZATION_FAILED',
+  'PROCESSING_FAILED',
+  'PRODUCTION_FAILED',
+  'SINK_FAILED',
+  'TRANSPORT_FAILED',
+  'TRANSPORT_CLOSED',
+  'TRANSACTION_FAILED',
+  'COMMIT_FAILED',
+  'SCHEMA_LOAD_FAILED',
+  'SHUTDOWN',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -1,0 +1,102 @@
+import type { ErrorCode } from './codes.ts';
+
+/** Where in the data an error happened; every field is optional because not every error has a record. */
+export interface RecordContext {
+  readonly topic?: string;
+  readonly partition?: number;
+  readonly offset?: number;
+  /** The topology node that failed, e.g. `KSTREAM-MAPVALUES-0000000002`. */
+  readonly node?: string;
+}
+
+export interface StreamsErrorOptions {
+  readonly code: ErrorCode;
+  readonly retriable?: boolean;
+  readonly cause?: unknown;
+  readonly context?: RecordContext;
+}
+
+/**
+ * The one root of the engine's errors: a stable `code` to switch on, whether retrying can help,
+ * the underlying `cause`, and the record context when there is one.
+ */
+export class StreamsError extends Error {
+  readonly code: ErrorCode;
+  readonly retriable: boolean;
+  readonly context: RecordContext;
+
+  constructor(message: string, options: StreamsErrorOptions) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = options.code;
+    this.retriable = options.retriable ?? false;
+    this.context = options.context ?? {};
+  }
+}
+
+type SubclassOptions = Omit<StreamsErrorOptions, 'code'>;
+
+/** Configuration or options that cannot work; raised at start-up or topology build time. */
+export class ConfigError extends StreamsError {
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'CONFIG_INVALID' });
+  }
+}
+
+/** A topology that cannot run: a sink with no topic, a cycle, an unknown serde. Names the node and the option. */
+export class TopologyError extends StreamsError {
+  constructor(message: string, options: SubclassOptions & { code?: 'TOPOLOGY_INVALID' | 'SERDE_UNKNOWN' } = {}) {
+    super(message, { ...options, code: options.code ?? 'TOPOLOGY_INVALID' });
+  }
+}
+
+/** Bytes that the configured serde could not turn into a value. */
+export class DeserializationError extends StreamsError {
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'DESERIALIZATION_FAILED' });
+  }
+}
+
+/** A value that the configured serde could not turn into bytes. */
+export class SerializationError extends StreamsError {
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'SERIALIZATION_FAILED' });
+  }
+}
+
+/** A user function (map, filter, ...) threw while processing a record. */
+export class ProcessingError extends StreamsError {
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'PROCESSING_FAILED' });
+  }
+}
+
+/** Writing a record to its output (a topic or a side-effect sink) failed for good. */
+export class ProductionError extends StreamsError {
+  constructor(message: string, options: SubclassOptions & { code?: 'PRODUCTION_FAILED' | 'SINK_FAILED' } = {}) {
+    super(message, { ...options, code: options.code ?? 'PRODUCTION_FAILED' });
+  }
+}
+
+/** The broker or the in-memory log refused or failed an operation. */
+export class TransportError extends StreamsError {
+  constructor(
+    message: string,
+    options: SubclassOptions & { code?: 'TRANSPORT_FAILED' | 'TRANSPORT_CLOSED' | 'TRANSACTION_FAILED' | 'COMMIT_FAILED' } = {},
+  ) {
+    super(message, { ...options, code: options.code ?? 'TRANSPORT_FAILED' });
+  }
+}
+
+/** Loading or parsing a schema file failed. */
+export class SchemaError extends StreamsError {
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'SCHEMA_LOAD_FAILED' });
+  }
+}
+
+/** Turns anything thrown into an Error without losing it. */
+export function toError(thrown: unknown): Error {
+  if (thrown instanceof Error) return thrown;
+  return new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown) ?? String(thrown));
+}
