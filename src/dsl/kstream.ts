@@ -1,0 +1,195 @@
+/**
+ * A stream of keyed records. Every method adds a node to the topology and returns a new stream (or
+ * nothing, for sinks); the key and value types flow through each step.
+ */
+import type { Observable, OperatorFunction } from 'rxjs';
+import { filterRecords } from '../operators/filter.ts';
+import { flatMapValues } from '../operators/flat-map-values.ts';
+import { flatMapRecords } from '../operators/flat-map.ts';
+import { mapValues } from '../operators/map-values.ts';
+import { mapRecords, type KeyValue } from '../operators/map.ts';
+import { peekRecords } from '../operators/peek.ts';
+import { pipeStep } from '../operators/pipe-step.ts';
+import { selectKey } from '../operators/select-key.ts';
+import type { StreamRecord } from '../runtime/stream-record.ts';
+import type { AnyRecord, NodeContext } from '../topology/graph.ts';
+import { BranchedKStream } from './branched-kstream.ts';
+import type { ForEachOptions, Named, RepartitionOptions, ToOptions, TransformOptions } from './options.ts';
+import type { GraphDraft } from './streams-builder.ts';
+
+type RecordOperator<K, V, K2, V2> = OperatorFunction<StreamRecord<K, V>, StreamRecord<K2, V2>>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- inference target only: any record type matches, K and V are read back below
+type AnyStreamRecord = StreamRecord<any, any>;
+type KeyOf<R> = R extends StreamRecord<infer K2, unknown> ? K2 : never;
+type ValueOf<R> = R extends StreamRecord<unknown, infer V2> ? V2 : never;
+
+export class KStream<K, V> {
+  /** @internal */
+  constructor(
+    private readonly draft: GraphDraft,
+    /** @internal the node whose output this stream is. */
+    readonly nodeName: string,
+  ) {}
+
+  private processor<K2, V2>(
+    type: string,
+    prefix: string,
+    options: Named,
+    build: (context: NodeContext) => OperatorFunction<AnyRecord, AnyRecord>,
+    parents: readonly string[] = [this.nodeName],
+  ): KStream<K2, V2> {
+    const name = options.name ?? this.draft.nextName(prefix);
+    this.draft.add({ kind: 'processor', type, name, parents, build });
+    return new KStream<K2, V2>(this.draft, name);
+  }
+
+  /** New key and value for each record. */
+  map<K2, V2>(mapper: (key: K | null, value: V, record: StreamRecord<K, V>) => KeyValue<K2, V2>, options: Named = {}): KStream<K2, V2> {
+    return this.processor('map', 'MAP', options, (context) => mapRecords(context, mapper));
+  }
+
+  /** New value for each record; the key stays. */
+  mapValues<V2>(mapper: (value: V, record: StreamRecord<K, V>) => V2, options: Named = {}): KStream<K, V2> {
+    return this.processor('mapValues', 'MAPVALUES', options, (context) => mapValues(context, mapper));
+  }
+
+  /** Keeps the records the predicate accepts. */
+  filter(predicate: (key: K | null, value: V, record: StreamRecord<K, V>) => boolean, options: Named = {}): KStream<K, V> {
+    return this.processor('filter', 'FILTER', options, (context) => filterRecords(context, predicate));
+  }
+
+  /** Drops the records the predicate accepts. */
+  filterNot(predicate: (key: K | null, value: V, record: StreamRecord<K, V>) => boolean, options: Named = {}): KStream<K, V> {
+    return this.processor('filterNot', 'FILTER', options, (context) => filterRecords(context, predicate, true));
+  }
+
+  /** Zero or more key-value pairs per record. */
+  flatMap<K2, V2>(
+    mapper: (key: K | null, value: V, record: StreamRecord<K, V>) => Iterable<KeyValue<K2, V2>>,
+    options: Named = {},
+  ): KStream<K2, V2> {
+    return this.processor('flatMap', 'FLATMAP', options, (context) => flatMapRecords(context, mapper));
+  }
+
+  /** Zero or more values per record, each with the record's key. */
+  flatMapValues<V2>(mapper: (value: V, record: StreamRecord<K, V>) => Iterable<V2>, options: Named = {}): KStream<K, V2> {
+    return this.processor('flatMapValues', 'FLATMAPVALUES', options, (context) => flatMapValues(context, mapper));
+  }
+
+  /** A new key computed from each record. */
+  selectKey<K2>(selector: (key: K | null, value: V, record: StreamRecord<K, V>) => K2, options: Named = {}): KStream<K2, V> {
+    return this.processor('selectKey', 'KEY-SELECT', options, (context) => selectKey(context, selector));
+  }
+
+  /** Looks at each record without changing it. */
+  peek(action: (key: K | null, value: V, record: StreamRecord<K, V>) => void, options: Named = {}): KStream<K, V> {
+    return this.processor('peek', 'PEEK', options, (context) => peekRecords(context, action));
+  }
+
+  /** Records of this stream and `other`, interleaved as they arrive. */
+  merge(other: KStream<K, V>, options: Named = {}): KStream<K, V> {
+    return this.processor('merge', 'MERGE', options, () => (source) => source, [this.nodeName, other.nodeName]);
+  }
+
+  /** Splits the stream into named branches; each record goes to the first branch whose predicate accepts it. */
+  split(options: Named = {}): BranchedKStream<K, V> {
+    return new BranchedKStream<K, V>(this.draft, this.nodeName, options.name);
+  }
+
+  /**
+   * A custom step of ordinary RxJS operators over records. Derive outputs from inputs with
+   * `record.withValue()` / `withKey()`, or `combineRecords()` when several become one, so their
+   * input offsets are committed only when the outputs are done.
+   *
+   * @example stream.pipe(bufferCount(10), map((batch) => combineRecords(batch, { key: null, value: batch.length })))
+   */
+  pipe<A extends AnyStreamRecord>(op1: OperatorFunction<StreamRecord<K, V>, A>): KStream<KeyOf<A>, ValueOf<A>>;
+  pipe<A, B extends AnyStreamRecord>(op1: OperatorFunction<StreamRecord<K, V>, A>, op2: OperatorFunction<A, B>): KStream<KeyOf<B>, ValueOf<B>>;
+  pipe<A, B, C extends AnyStreamRecord>(
+    op1: OperatorFunction<StreamRecord<K, V>, A>,
+    op2: OperatorFunction<A, B>,
+    op3: OperatorFunction<B, C>,
+  ): KStream<KeyOf<C>, ValueOf<C>>;
+  pipe<A, B, C, D extends AnyStreamRecord>(
+    op1: OperatorFunction<StreamRecord<K, V>, A>,
+    op2: OperatorFunction<A, B>,
+    op3: OperatorFunction<B, C>,
+    op4: OperatorFunction<C, D>,
+  ): KStream<KeyOf<D>, ValueOf<D>>;
+  pipe(...operators: Array<OperatorFunction<never, unknown>>): KStream<unknown, unknown> {
+    // The overloads check each operator against the previous one; at run time they are one chain.
+    const chain = (source: Observable<AnyRecord>): Observable<unknown> =>
+      (operators as unknown as Array<OperatorFunction<unknown, unknown>>).reduce<Observable<unknown>>((acc, operator) => acc.pipe(operator), source);
+    return this.processor('pipe', 'PIPE', {}, (context) => pipeStep(context, () => chain, { ordered: true }));
+  }
+
+  /**
+   * Like `pipe`, with the operator built per task from a factory that gets the node context (its
+   * scheduler, which is virtual in the test driver) and with options.
+   */
+  transform<K2, V2>(factory: (context: NodeContext) => RecordOperator<K, V, K2, V2>, options: TransformOptions = {}): KStream<K2, V2> {
+    return this.processor('transform', 'TRANSFORM', options, (context) =>
+      pipeStep(context, factory as unknown as (context: NodeContext) => OperatorFunction<AnyRecord, unknown>, { ordered: options.ordered ?? true }),
+    );
+  }
+
+  /** Writes every record to `topic`. */
+  to(topic: string, options: ToOptions = {}): void {
+    this.draft.add({
+      kind: 'sink',
+      sink: 'topic',
+      type: 'to',
+      name: options.name ?? this.draft.nextName('SINK'),
+      parents: [this.nodeName],
+      topic,
+      internal: false,
+      keySerde: options.keySerde ?? this.draft.defaults.keySerde,
+      valueSerde: options.valueSerde ?? this.draft.defaults.valueSerde,
+    });
+  }
+
+  /**
+   * Sends the records through an internal topic `<applicationId>-<name>-repartition`, so that
+   * records with the same (new) key meet in the same partition downstream.
+   */
+  repartition(options: RepartitionOptions = {}): KStream<K, V> {
+    const base = options.name ?? this.draft.nextName('REPARTITION');
+    const topic = `${base}-repartition`;
+    const keySerde = options.keySerde ?? this.draft.defaults.keySerde;
+    const valueSerde = options.valueSerde ?? this.draft.defaults.valueSerde;
+    this.draft.add({
+      kind: 'sink',
+      sink: 'topic',
+      type: 'repartition',
+      name: `${base}-sink`,
+      parents: [this.nodeName],
+      topic,
+      internal: true,
+      keySerde,
+      valueSerde,
+      ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
+    });
+    const source = `${base}-source`;
+    this.draft.add({ kind: 'source', type: 'repartition', name: source, parents: [], topic, internal: true, keySerde, valueSerde });
+    return new KStream<K, V>(this.draft, source);
+  }
+
+  /**
+   * Runs an async side effect for each record (an HTTP call, a database write). A record counts as
+   * done when the promise resolves; a rejection goes to the production error policy.
+   */
+  forEach(action: (key: K | null, value: V, record: StreamRecord<K, V>) => Promise<void>, options: ForEachOptions = {}): void {
+    this.draft.add({
+      kind: 'sink',
+      sink: 'forEach',
+      type: 'forEach',
+      name: options.name ?? this.draft.nextName('FOREACH'),
+      parents: [this.nodeName],
+      action: (record) => {
+        const typed = record as StreamRecord<K, V>;
+        return action(typed.key, typed.value, typed);
+      },
+      concurrency: options.concurrency ?? 1,
+    });
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * rating-streams: a Kafka Streams-style topology library on kafkajs and RxJS.
+ * The test driver lives in `rating-streams/testing`.
+ */
+export { StreamsBuilder } from './dsl/streams-builder.ts';
+export { KStream } from './dsl/kstream.ts';
+export { BranchedKStream } from './dsl/branched-kstream.ts';
+export type * from './dsl/options.ts';
+export type { KeyValue } from './operators/map.ts';
+export { Topology } from './topology/topology.ts';
+export type { TopologyDescription, SubtopologyDescription, NodeDescription } from './topology/describe.ts';
+export type { NodeContext } from './topology/graph.ts';
+export { StreamRecord, combineRecords, type RecordSource } from './runtime/stream-record.ts';
+export { StreamsApp, type StreamsAppOptions } from './runtime/streams-app.ts';
+export type { ErrorPolicy, ErrorPolicies } from './runtime/error-router.ts';
+export { subscribeRuntimeEvents, RUNTIME_CHANNEL, type RuntimeEvent, type AppState } from './runtime/instrumentation.ts';
+export { defaultLogger, silentLogger, type Logger } from './runtime/logger.ts';
+export * from './errors/index.ts';
+export * from './serdes/index.ts';
+export type * from './transport/transport.ts';
+export { MemoryTransport, MemoryBroker } from './transport/memory/index.ts';

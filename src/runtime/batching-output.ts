@@ -1,0 +1,121 @@
+/**
+ * At-least-once output: records are gathered into batches and sent with one `send` per flush
+ * (never one awaited send per record). A flush starts when `maxRecords` are waiting or `lingerMs`
+ * after the first one. Flushes run one at a time, so records keep their order per partition.
+ *
+ * Retriable failures (the broker is away, a leader moves) are retried with exponential backoff
+ * until they succeed or the output closes; consumption stalls meanwhile through the in-flight bound,
+ * nothing is dropped. A batch refused for good is retried record by record, so only the records
+ * that really cannot be written go to `onError` (and from there to the production error policy).
+ */
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { ProductionError, StreamsError, toError } from '../errors/streams-error.ts';
+import type { OutgoingRecord, TransportProducer } from '../transport/transport.ts';
+import { publish } from './instrumentation.ts';
+import { releaseLineage, type Lineage } from './lineage.ts';
+import type { Logger } from './logger.ts';
+import type { RecordOutput } from './record-output.ts';
+
+export interface BatchingOptions {
+  /** Default 500. */
+  readonly maxRecords?: number;
+  /** Default 5. */
+  readonly lingerMs?: number;
+  /** Cap of the retry backoff; default 10000. */
+  readonly maxBackoffMs?: number;
+}
+
+interface Pending {
+  readonly record: OutgoingRecord;
+  readonly lineage: Lineage;
+  readonly onError: (error: Error) => void;
+}
+
+const isRetriable = (error: unknown) => error instanceof StreamsError && error.retriable;
+
+export class BatchingOutput implements RecordOutput {
+  private waiting: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private closed = false;
+  private readonly maxRecords: number;
+  private readonly lingerMs: number;
+  private readonly retryPolicy;
+
+  constructor(
+    private readonly producer: TransportProducer,
+    private readonly app: string,
+    private readonly logger: Logger,
+    options: BatchingOptions = {},
+  ) {
+    this.maxRecords = options.maxRecords ?? 500;
+    this.lingerMs = options.lingerMs ?? 5;
+    this.retryPolicy = retry(handleWhen((error) => isRetriable(error) && !this.closed), {
+      maxAttempts: Number.MAX_SAFE_INTEGER,
+      backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: options.maxBackoffMs ?? 10_000 }),
+    });
+    this.retryPolicy.onRetry(({ delay, ...rest }) => {
+      const error = 'error' in rest ? rest.error : undefined;
+      this.logger.warn({ delayMs: delay, err: error }, 'sending a batch failed; retrying');
+    });
+  }
+
+  write(record: OutgoingRecord, lineage: Lineage, onError: (error: Error) => void): void {
+    if (this.closed) {
+      onError(new ProductionError(`output closed; ${record.topic} record not written`, { retriable: true }));
+      return;
+    }
+    this.waiting.push({ record, lineage, onError });
+    if (this.waiting.length >= this.maxRecords) this.scheduleFlush(0);
+    else if (this.timer === undefined) this.scheduleFlush(this.lingerMs);
+  }
+
+  private scheduleFlush(delay: number): void {
+    if (this.timer !== undefined && delay > 0) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, delay);
+  }
+
+  flush(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const batch = this.waiting;
+    this.waiting = [];
+    if (batch.length > 0) this.flushing = this.flushing.then(() => this.send(batch));
+    return this.flushing;
+  }
+
+  private async send(batch: Pending[]): Promise<void> {
+    try {
+      await this.retryPolicy.execute(() => this.producer.send(batch.map((p) => p.record)));
+      for (const pending of batch) releaseLineage(pending.lineage);
+      publish({ type: 'records.written', app: this.app, count: batch.length });
+    } catch (error) {
+      if (batch.length === 1 || this.closed) {
+        for (const pending of batch) pending.onError(toProductionError(error, pending.record));
+        return;
+      }
+      // Find the records that cannot be written; the others still go out.
+      for (const pending of batch) await this.send([pending]);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+}
+
+function toProductionError(error: unknown, record: OutgoingRecord): ProductionError {
+  const cause = toError(error);
+  return new ProductionError(`writing to ${record.topic} failed: ${cause.message}`, {
+    cause,
+    retriable: isRetriable(error),
+    context: { topic: record.topic },
+  });
+}

@@ -1,0 +1,394 @@
+/**
+ * Runs a topology on a transport as one member of the consumer group `applicationId`. Start as
+ * many instances as there are input partitions; they share the work.
+ *
+ * Guarantees (see the README, "Guarantees"):
+ * - an input offset is committed only once everything derived from it was written, dead-lettered
+ *   or filtered out (record lineage); a crash re-reads, never skips;
+ * - `exactly-once`: outputs and input offsets commit in one transaction;
+ * - at most `maxInFlight` input records are in flight; at the bound, intake waits while the
+ *   consumer keeps heartbeating, so slow sinks slow consumption instead of filling memory;
+ * - revoked partitions commit what is done and stop; shutdown stops intake, lets in-flight work
+ *   finish (up to `shutdownTimeoutMs`), commits, and leaves the group.
+ */
+import { asyncScheduler, type SchedulerLike } from 'rxjs';
+import { ConfigError, StreamsError, toError } from '../errors/streams-error.ts';
+import type { Topology } from '../topology/topology.ts';
+import type {
+  BatchContext,
+  ConsumedBatch,
+  TopicPartition,
+  TopicPartitionOffset,
+  Transport,
+  TransportConsumer,
+  TransportProducer,
+} from '../transport/transport.ts';
+import { BatchingOutput, type BatchingOptions } from './batching-output.ts';
+import { ErrorRouter, type ErrorPolicies } from './error-router.ts';
+import { InFlightGate } from './in-flight-gate.ts';
+import { publish, type AppState } from './instrumentation.ts';
+import type { Origin, PartitionProgress } from './lineage.ts';
+import { defaultLogger, type Logger } from './logger.ts';
+import type { RecordOutput } from './record-output.ts';
+import { Task } from './task.ts';
+import { TransactionalOutput } from './transactional-output.ts';
+
+export interface StreamsAppOptions {
+  /** Consumer group id, prefix of internal topics, and the default dead-letter topic `<id>-dlq`. */
+  readonly applicationId: string;
+  readonly transport: Transport;
+  /** Default `at-least-once`. */
+  readonly processingGuarantee?: 'at-least-once' | 'exactly-once';
+  /** Input records in flight at most; default 1000. */
+  readonly maxInFlight?: number;
+  /** Default 1000 ms (at-least-once) or 100 ms (exactly-once). */
+  readonly commitIntervalMs?: number;
+  readonly errorPolicy?: ErrorPolicies;
+  /** Default `<applicationId>-dlq`. */
+  readonly deadLetterTopic?: string;
+  /** Default 4. */
+  readonly partitionsConsumedConcurrently?: number;
+  /** Stable id of this instance; names its transactional producer. Default `instance-<pid>`. */
+  readonly instanceId?: string;
+  readonly producerBatch?: BatchingOptions;
+  /** How long shutdown waits for in-flight records; default 30000. */
+  readonly shutdownTimeoutMs?: number;
+  /** Partitions of internal topics when the topology does not say; default: widest input topic. */
+  readonly internalTopicPartitions?: number;
+  readonly logger?: Logger;
+  /** Extra values to scrub from logs and dead-letter headers (API keys, passwords). */
+  readonly secrets?: readonly string[];
+  readonly scheduler?: SchedulerLike;
+  readonly consumer?: { readonly sessionTimeoutMs?: number; readonly heartbeatIntervalMs?: number; readonly rebalanceTimeoutMs?: number };
+}
+
+const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+
+export class StreamsApp {
+  private stateValue: AppState = 'created';
+  private readonly logger: Logger;
+  private readonly gate: InFlightGate;
+  private readonly tasks = new Map<string, Task>();
+  private readonly committed = new Map<string, number>();
+  private readonly exactlyOnce: boolean;
+  private readonly deadLetterTopic: string;
+  private consumer: TransportConsumer | undefined;
+  private producer: TransportProducer | undefined;
+  private output: RecordOutput | undefined;
+  private errors: ErrorRouter | undefined;
+  private commitTimer: NodeJS.Timeout | undefined;
+  private committing: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
+  private stopped: Promise<void> | undefined;
+  private readonly stateListeners = new Set<(state: AppState) => void>();
+
+  constructor(
+    readonly topology: Topology,
+    private readonly options: StreamsAppOptions,
+  ) {
+    if (!options.applicationId || !/^[A-Za-z0-9._-]+$/.test(options.applicationId)) {
+      throw new ConfigError(`applicationId ${JSON.stringify(options.applicationId)} is invalid; use letters, digits, '.', '_' and '-'`);
+    }
+    const maxInFlight = options.maxInFlight ?? 1000;
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new ConfigError(`maxInFlight must be a whole number >= 1 (got ${maxInFlight})`);
+    this.gate = new InFlightGate(maxInFlight);
+    this.exactlyOnce = options.processingGuarantee === 'exactly-once';
+    this.deadLetterTopic = options.deadLetterTopic ?? `${options.applicationId}-dlq`;
+    this.logger = (options.logger ?? defaultLogger('streams')).child({ app: options.applicationId });
+  }
+
+  get state(): AppState {
+    return this.stateValue;
+  }
+
+  /** Input records taken in and not yet done. */
+  get inFlight(): number {
+    return this.gate.inFlight;
+  }
+
+  /** The error that stopped the app, when its state is `failed`. */
+  get error(): Error | undefined {
+    return this.failure;
+  }
+
+  onStateChange(listener: (state: AppState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private setState(to: AppState): void {
+    const from = this.stateValue;
+    if (from === to) return;
+    this.stateValue = to;
+    publish({ type: 'state', app: this.options.applicationId, from, to });
+    this.logger.info({ from, to }, 'state changed');
+    for (const listener of this.stateListeners) listener(to);
+  }
+
+  /** Creates internal topics, joins the group and starts processing; resolves once running. */
+  async start(): Promise<void> {
+    if (this.stateValue !== 'created') throw new ConfigError(`start() called in state ${this.stateValue}; an app starts once`);
+    this.setState('starting');
+    try {
+      await this.createInternalTopics();
+      await this.openOutput();
+      await this.startConsumer();
+      this.commitTimer = setInterval(() => void this.commit(), this.options.commitIntervalMs ?? (this.exactlyOnce ? 100 : 1000));
+      this.setState('running');
+    } catch (error) {
+      this.failure = toError(error);
+      await this.shutdown('failed');
+      throw error;
+    }
+  }
+
+  /** Stops intake, lets in-flight records finish, commits and leaves the group. Safe to call twice. */
+  stop(): Promise<void> {
+    return this.shutdown('stopped');
+  }
+
+  /** Stops the app on SIGTERM / SIGINT; returns a function that removes the handlers. */
+  stopOnSignals(signals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): () => void {
+    const handler = (signal: NodeJS.Signals) => {
+      this.logger.info({ signal }, 'signal received; shutting down');
+      void this.stop();
+    };
+    for (const signal of signals) process.once(signal, handler);
+    return () => {
+      for (const signal of signals) process.off(signal, handler);
+    };
+  }
+
+  private internalTopic(topic: string): string {
+    return `${this.options.applicationId}-${topic}`;
+  }
+
+  private async createInternalTopics(): Promise<void> {
+    const admin = this.options.transport.admin();
+    await admin.connect();
+    try {
+      const existing = new Set(await admin.listTopics());
+      const inputs = this.topology.sources().filter((s) => !s.internal);
+      let widest = 1;
+      for (const source of inputs) {
+        if (existing.has(source.topic)) widest = Math.max(widest, await admin.partitionCount(source.topic));
+      }
+      const internal = this.topology
+        .sinks()
+        .flatMap((sink) => (sink.sink === 'topic' && sink.internal ? [sink] : []))
+        .map((sink) => ({ topic: this.internalTopic(sink.topic), partitions: sink.partitions ?? this.options.internalTopicPartitions ?? widest }));
+      await admin.createTopics([...internal, { topic: this.deadLetterTopic, partitions: 1 }]);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private async openOutput(): Promise<void> {
+    const { transport, applicationId } = this.options;
+    const instanceId = this.options.instanceId ?? `instance-${process.pid}`;
+    this.producer = transport.producer(
+      this.exactlyOnce ? { clientId: `${applicationId}-${instanceId}`, transactionalId: `${applicationId}-${instanceId}` } : { clientId: `${applicationId}-${instanceId}` },
+    );
+    await this.producer.connect();
+    this.output = this.exactlyOnce ? new TransactionalOutput() : new BatchingOutput(this.producer, applicationId, this.logger, this.options.producerBatch);
+    this.errors = new ErrorRouter({
+      app: applicationId,
+      policies: this.options.errorPolicy ?? {},
+      deadLetterTopic: this.deadLetterTopic,
+      output: this.output,
+      logger: this.logger,
+      now: () => (this.options.scheduler ?? asyncScheduler).now(),
+      secrets: this.options.secrets ?? [],
+      onFatal: (error) => void this.fail(error),
+    });
+  }
+
+  private async startConsumer(): Promise<void> {
+    const { transport, applicationId } = this.options;
+    const consumer = transport.consumer({ groupId: applicationId, clientId: `${applicationId}-consumer`, ...this.options.consumer });
+    this.consumer = consumer;
+    await consumer.connect();
+    const topics = this.topology.sources().map((source) => (source.internal ? this.internalTopic(source.topic) : source.topic));
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+      eachBatch: (batch, context) => this.onBatch(batch, context),
+      onAssigned: (partitions) => {
+        publish({ type: 'rebalance', app: applicationId, change: 'assigned', partitions });
+        this.logger.info({ partitions }, 'partitions assigned');
+      },
+      onRevoked: (partitions) => this.onRevoked(partitions),
+    });
+  }
+
+  private taskFor(topic: string, partition: number): Task {
+    const key = tpKey(topic, partition);
+    const existing = this.tasks.get(key);
+    if (existing && !existing.isClosed) return existing;
+    const source = this.topology.sources().find((s) => (s.internal ? this.internalTopic(s.topic) : s.topic) === topic);
+    if (!source) throw new StreamsError(`no source reads topic ${topic}`, { code: 'TOPOLOGY_INVALID' });
+    const task = new Task(
+      {
+        app: this.options.applicationId,
+        topology: this.topology,
+        output: this.output as RecordOutput,
+        errors: this.errors as ErrorRouter,
+        scheduler: this.options.scheduler ?? asyncScheduler,
+        topicName: (node) => (node.internal ? this.internalTopic(node.topic) : node.topic),
+        progressListener: { onComplete: (progress) => this.onComplete(progress) },
+      },
+      source.name,
+      topic,
+      partition,
+    );
+    this.tasks.set(key, task);
+    return task;
+  }
+
+  private onComplete(progress: PartitionProgress): void {
+    if (!progress.isClosed) this.gate.remove();
+  }
+
+  private running(context: BatchContext): boolean {
+    return context.isRunning() && (this.stateValue === 'running' || this.stateValue === 'starting');
+  }
+
+  private async onBatch(batch: ConsumedBatch, context: BatchContext): Promise<void> {
+    if (this.stateValue !== 'running' && this.stateValue !== 'starting') return;
+    const task = this.taskFor(batch.topic, batch.partition);
+    publish({ type: 'records.in', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, count: batch.records.length });
+    let sinceHeartbeat = 0;
+    for (const record of batch.records) {
+      while (this.gate.isFull) {
+        publish({ type: 'in-flight', app: this.options.applicationId, inFlight: this.gate.inFlight, paused: true });
+        await this.gate.waitForRoom(1_000);
+        await context.heartbeat();
+        if (!this.running(context) || task.isClosed) return;
+      }
+      if (!this.running(context) || task.isClosed) return;
+      this.gate.add();
+      task.process(record);
+      if (++sinceHeartbeat >= 100) {
+        sinceHeartbeat = 0;
+        await context.heartbeat();
+      }
+    }
+    const last = batch.records[batch.records.length - 1];
+    if (last) publish({ type: 'lag', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, lag: Math.max(0, batch.highWatermark - last.offset - 1) });
+  }
+
+  /** Commits what is done for these partitions, then stops their tasks. */
+  private async onRevoked(partitions: readonly TopicPartition[]): Promise<void> {
+    publish({ type: 'rebalance', app: this.options.applicationId, change: 'revoked', partitions });
+    this.logger.info({ partitions }, 'partitions revoked');
+    await this.commit();
+    for (const { topic, partition } of partitions) this.closeTask(tpKey(topic, partition));
+  }
+
+  private closeTask(key: string): void {
+    const task = this.tasks.get(key);
+    if (!task) return;
+    this.gate.remove(task.progress.inFlight);
+    task.close();
+    this.tasks.delete(key);
+    this.committed.delete(key);
+  }
+
+  /** Commits every open task's progress; one commit runs at a time. */
+  commit(): Promise<void> {
+    this.committing = this.committing.then(() => (this.exactlyOnce ? this.commitTransaction() : this.commitOffsets()));
+    return this.committing;
+  }
+
+  private pendingOffsets(): TopicPartitionOffset[] {
+    const offsets: TopicPartitionOffset[] = [];
+    for (const [key, task] of this.tasks) {
+      const next = task.progress.committable();
+      if (task.isClosed || next === undefined || next <= (this.committed.get(key) ?? -1)) continue;
+      offsets.push({ topic: task.topic, partition: task.partition, offset: next });
+    }
+    return offsets;
+  }
+
+  private markCommitted(offsets: readonly TopicPartitionOffset[]): void {
+    for (const { topic, partition, offset } of offsets) this.committed.set(tpKey(topic, partition), offset);
+    publish({ type: 'commit', app: this.options.applicationId, offsets });
+  }
+
+  private async commitOffsets(): Promise<void> {
+    const offsets = this.pendingOffsets();
+    if (offsets.length === 0 || !this.consumer) return;
+    try {
+      await this.consumer.commit(offsets);
+      this.markCommitted(offsets);
+    } catch (error) {
+      // The offsets stay pending and go with the next commit; if the partitions moved, their new
+      // owner re-reads from the last commit, which repeats work but loses nothing.
+      this.logger.warn({ err: toError(error) }, 'commit failed; will retry');
+      publish({ type: 'commit.failed', app: this.options.applicationId, error: toError(error) });
+    }
+  }
+
+  private async commitTransaction(): Promise<void> {
+    const output = this.output as TransactionalOutput;
+    const producer = this.producer;
+    if (!producer) return;
+    const offsets = this.pendingOffsets();
+    const limits = new Map(offsets.map((o) => [tpKey(o.topic, o.partition), o.offset]));
+    const committable = (origin: Origin) => {
+      const key = tpKey(origin.progress.topic, origin.progress.partition);
+      return origin.offset < (limits.get(key) ?? this.committed.get(key) ?? -1);
+    };
+    const records = output.takeCommittable(committable);
+    if (offsets.length === 0 && records.length === 0) return;
+    let transaction;
+    try {
+      transaction = await producer.transaction();
+      if (records.length > 0) await transaction.send(records);
+      if (offsets.length > 0) await transaction.sendOffsets({ groupId: this.options.applicationId, offsets });
+      await transaction.commit();
+      this.markCommitted(offsets);
+      if (records.length > 0) publish({ type: 'records.written', app: this.options.applicationId, count: records.length });
+    } catch (error) {
+      await transaction?.abort().catch(() => undefined);
+      // The records of this transaction are gone and their inputs counted as done: the only safe
+      // way on is to read again from the last committed offsets.
+      void this.fail(new StreamsError(`transaction failed: ${toError(error).message}`, { code: 'TRANSACTION_FAILED', cause: error, retriable: true }));
+    }
+  }
+
+  private async fail(error: Error): Promise<void> {
+    if (this.failure || this.stateValue === 'stopping' || this.stateValue === 'stopped') return;
+    this.failure = error;
+    this.logger.error({ err: error }, 'stopping after a fatal error');
+    publish({ type: 'error', app: this.options.applicationId, error });
+    await this.shutdown('failed');
+  }
+
+  private shutdown(final: 'stopped' | 'failed'): Promise<void> {
+    this.stopped ??= this.runShutdown(final);
+    return this.stopped;
+  }
+
+  private async runShutdown(final: 'stopped' | 'failed'): Promise<void> {
+    const wasRunning = this.stateValue === 'running';
+    this.setState('stopping');
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    const consumer = this.consumer;
+    if (consumer) consumer.pause(consumer.assignment());
+    if (wasRunning && final === 'stopped') {
+      const flushing = this.output?.flush();
+      const drained = await this.gate.drain(this.options.shutdownTimeoutMs ?? 30_000);
+      await flushing;
+      if (!drained) this.logger.warn({ inFlight: this.gate.inFlight }, 'shutdown timeout: leaving in-flight records uncommitted');
+    }
+    await this.output?.flush();
+    // A failed transaction left nothing it may commit; everything else commits what is done.
+    if (!(this.failure instanceof StreamsError && this.failure.code === 'TRANSACTION_FAILED')) await this.commit();
+    for (const key of [...this.tasks.keys()]) this.closeTask(key);
+    await consumer?.disconnect().catch((error: unknown) => this.logger.warn({ err: toError(error) }, 'consumer disconnect failed'));
+    await this.output?.close();
+    await this.producer?.disconnect().catch((error: unknown) => this.logger.warn({ err: toError(error) }, 'producer disconnect failed'));
+    this.setState(final);
+  }
+}

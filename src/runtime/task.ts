@@ -1,0 +1,230 @@
+/**
+ * A task runs the part of the topology fed by one input topic-partition: its own instance of every
+ * node reachable from that source, wired with RxJS subjects. Records are processed synchronously up
+ * to asynchronous steps; `close()` tears the whole pipeline down.
+ */
+import { Subject, type SchedulerLike, type Subscription } from 'rxjs';
+import { ProductionError, SerializationError, toError } from '../errors/streams-error.ts';
+import type { Serde } from '../serdes/serde.ts';
+import type { AnyRecord, ForEachSinkNode, NodeContext, TopicSinkNode, TopologyNode } from '../topology/graph.ts';
+import type { Topology } from '../topology/topology.ts';
+import type { IncomingRecord } from '../transport/transport.ts';
+import type { ErrorStage } from '../errors/dead-letter.ts';
+import type { ErrorRouter } from './error-router.ts';
+import { instrumentationEnabled, publish } from './instrumentation.ts';
+import { PartitionProgress, releaseLineage, retainLineage, type Lineage, type ProgressListener } from './lineage.ts';
+import type { RecordOutput } from './record-output.ts';
+import { StreamRecord } from './stream-record.ts';
+
+export interface TaskDependencies {
+  readonly app: string;
+  readonly topology: Topology;
+  readonly output: RecordOutput;
+  readonly errors: ErrorRouter;
+  readonly scheduler: SchedulerLike;
+  /** Topic name as written to the log (internal topics get the application id prefix). */
+  readonly topicName: (node: { readonly topic: string; readonly internal: boolean }) => string;
+  readonly progressListener?: ProgressListener;
+}
+
+export class Task {
+  readonly id: string;
+  readonly progress: PartitionProgress;
+  private readonly inputs = new Map<string, Subject<AnyRecord>>();
+  private readonly subscriptions: Subscription[] = [];
+  private readonly keySerde: Serde<unknown>;
+  private readonly valueSerde: Serde<unknown>;
+  private streamTimeValue = 0;
+  private actionsRunning = 0;
+  private closed = false;
+
+  constructor(
+    private readonly deps: TaskDependencies,
+    private readonly sourceName: string,
+    readonly topic: string,
+    readonly partition: number,
+  ) {
+    this.id = `${topic}-${partition}`;
+    this.progress = new PartitionProgress(topic, partition, deps.progressListener);
+    this.keySerde = deps.topology.serde(sourceName, 'keySerde');
+    this.valueSerde = deps.topology.serde(sourceName, 'valueSerde');
+    this.wire();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Highest timestamp of the records this task has taken in. */
+  get streamTime(): number {
+    return this.streamTimeValue;
+  }
+
+  /** forEach actions started and not yet settled. */
+  get pendingActions(): number {
+    return this.actionsRunning;
+  }
+
+  /** Decodes one input record and pushes it through the pipeline. */
+  process(raw: IncomingRecord): void {
+    if (this.closed) return;
+    const origin = this.progress.track(raw);
+    const lineage = [origin];
+    let key: unknown;
+    let value: unknown;
+    try {
+      key = this.keySerde.deserialize(raw.key, raw.topic);
+      value = this.valueSerde.deserialize(raw.value, raw.topic);
+    } catch (error) {
+      this.deps.errors.handle('deserialization', this.sourceName, lineage, error);
+      return;
+    }
+    if (raw.timestamp > this.streamTimeValue) this.streamTimeValue = raw.timestamp;
+    const record = new StreamRecord(key, value, raw.headers, raw.timestamp, { topic: raw.topic, partition: raw.partition, offset: raw.offset }, lineage);
+    this.forward(this.sourceName, record);
+  }
+
+  /** Stops the pipeline; records still in flight no longer move the commit point. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.progress.close();
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+    for (const input of this.inputs.values()) input.complete();
+  }
+
+  private reachable(): TopologyNode[] {
+    const { topology } = this.deps;
+    const seen = new Set<string>();
+    const stack = [this.sourceName];
+    while (stack.length > 0) {
+      const name = stack.pop() as string;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      stack.push(...topology.children(name));
+    }
+    return topology.nodes.filter((node) => seen.has(node.name));
+  }
+
+  private wire(): void {
+    for (const node of this.reachable()) this.inputs.set(node.name, new Subject<AnyRecord>());
+    for (const node of this.reachable()) {
+      const input = this.inputs.get(node.name) as Subject<AnyRecord>;
+      switch (node.kind) {
+        case 'source':
+          break;
+        case 'processor':
+          this.subscriptions.push(input.pipe(node.build(this.contextFor(node.name))).subscribe((out) => this.forward(node.name, out)));
+          break;
+        case 'router':
+          this.subscriptions.push(input.subscribe((record) => this.route(node.name, node.route, node.routes, record)));
+          break;
+        case 'sink':
+          this.subscriptions.push(
+            node.sink === 'topic' ? input.subscribe((record) => this.writeToTopic(node, record)) : this.runForEach(node, input),
+          );
+          break;
+      }
+    }
+  }
+
+  private contextFor(nodeName: string): NodeContext {
+    return {
+      nodeName,
+      taskId: this.id,
+      scheduler: this.deps.scheduler,
+      streamTime: () => this.streamTimeValue,
+      fail: (record, error, stage: ErrorStage = 'processing') => this.deps.errors.handle(stage, nodeName, record.lineage, error),
+    };
+  }
+
+  /** Hands a node's output to its children; each child gets its own reference on the lineage. */
+  private forward(nodeName: string, record: AnyRecord): void {
+    if (this.closed) return;
+    if (instrumentationEnabled()) publish({ type: 'node.out', app: this.deps.app, node: nodeName, count: 1 });
+    const children = this.deps.topology.children(nodeName);
+    if (children.length === 0) {
+      releaseLineage(record.lineage);
+      return;
+    }
+    retainLineage(record.lineage, children.length - 1);
+    for (const child of children) this.inputs.get(child)?.next(record);
+  }
+
+  private route(nodeName: string, route: (record: AnyRecord) => number, routes: readonly string[], record: AnyRecord): void {
+    let index: number;
+    try {
+      index = route(record);
+    } catch (error) {
+      this.deps.errors.handle('processing', nodeName, record.lineage, error);
+      return;
+    }
+    const child = routes[index];
+    if (child === undefined) {
+      releaseLineage(record.lineage);
+      return;
+    }
+    if (instrumentationEnabled()) publish({ type: 'node.out', app: this.deps.app, node: nodeName, count: 1 });
+    this.inputs.get(child)?.next(record);
+  }
+
+  private writeToTopic(node: TopicSinkNode, record: AnyRecord): void {
+    const { topology, output, errors } = this.deps;
+    const topic = this.deps.topicName(node);
+    let key: Buffer | null;
+    let value: Buffer | null;
+    try {
+      key = topology.serde(node.name, 'keySerde').serialize(record.key, topic);
+      value = topology.serde(node.name, 'valueSerde').serialize(record.value, topic);
+    } catch (error) {
+      const wrapped =
+        error instanceof SerializationError
+          ? error
+          : new SerializationError(`${node.name}: serializing for ${topic} failed: ${toError(error).message}`, { cause: error, context: { node: node.name, topic } });
+      errors.handle('production', node.name, record.lineage, wrapped);
+      return;
+    }
+    output.write({ topic, key, value, headers: record.headers, timestamp: record.timestamp }, record.lineage, (error) =>
+      errors.handle('production', node.name, record.lineage, error),
+    );
+  }
+
+  /** Runs the action with at most `concurrency` records at once; queued records wait in order. */
+  private runForEach(node: ForEachSinkNode, input: Subject<AnyRecord>): Subscription {
+    const queue: AnyRecord[] = [];
+    let active = 0;
+    const start = (record: AnyRecord) => {
+      active += 1;
+      this.actionsRunning += 1;
+      const settle = (error?: unknown) => {
+        active -= 1;
+        this.actionsRunning -= 1;
+        if (!this.closed) {
+          if (error === undefined) releaseLineage(record.lineage);
+          else this.failSink(node, record.lineage, error);
+          const next = queue.shift();
+          if (next !== undefined) start(next);
+        }
+      };
+      Promise.resolve()
+        .then(() => node.action(record))
+        .then(
+          () => settle(),
+          (error: unknown) => settle(error ?? new Error('forEach action rejected without a reason')),
+        );
+    };
+    return input.subscribe((record) => {
+      if (active < node.concurrency) start(record);
+      else queue.push(record);
+    });
+  }
+
+  private failSink(node: ForEachSinkNode, lineage: Lineage, error: unknown): void {
+    const cause = toError(error);
+    const wrapped =
+      cause instanceof ProductionError
+        ? cause
+        : new ProductionError(`${node.name}: forEach action failed: ${cause.message}`, { code: 'SINK_FAILED', cause, context: { node: node.name } });
+    this.deps.errors.handle('production', node.name, lineage, wrapped);
+  }
+}
