@@ -97,6 +97,10 @@ export class StreamsApp {
     this.logger = (options.logger ?? defaultLogger('streams')).child({ app: options.applicationId });
   }
 
+  get applicationId(): string {
+    return this.options.applicationId;
+  }
+
   get state(): AppState {
     return this.stateValue;
   }

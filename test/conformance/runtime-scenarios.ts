@@ -1,0 +1,156 @@
+/**
+ * Runtime scenarios every transport must pass: the same StreamsApp, the same topologies, the same
+ * assertions, on the in-memory log and on a real Kafka broker.
+ */
+import { bufferTime, filter, map } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readDeadLetterHeaders } from '../../src/errors/dead-letter.ts';
+import { StreamsBuilder, StreamsApp, combineRecords, silentLogger } from '../../src/index.ts';
+import type { StreamsAppOptions } from '../../src/runtime/streams-app.ts';
+import type { Transport } from '../../src/transport/transport.ts';
+import { uniqueName } from '../support/names.ts';
+import { consumeCount, createTopics, produce, waitForCommitted } from '../support/streams-harness.ts';
+
+export interface RuntimeConformanceSetup {
+  readonly transport: Transport;
+}
+
+export function defineRuntimeConformance(label: string, setup: () => RuntimeConformanceSetup | Promise<RuntimeConformanceSetup>): void {
+  describe(`runtime conformance: ${label}`, () => {
+    const apps: StreamsApp[] = [];
+    afterEach(async () => {
+      await Promise.all(apps.splice(0).map((app) => app.stop()));
+    });
+
+    async function startApp(transport: Transport, build: (builder: StreamsBuilder) => void, options: Partial<StreamsAppOptions> = {}) {
+      const builder = new StreamsBuilder({ defaultKeySerde: 'string', defaultValueSerde: 'json' });
+      build(builder);
+      const app = new StreamsApp(builder.build(), {
+        applicationId: uniqueName('app'),
+        transport,
+        logger: silentLogger(),
+        commitIntervalMs: 200,
+        ...options,
+      });
+      apps.push(app);
+      await app.start();
+      return app;
+    }
+
+    it('keeps per-partition order from input to output', async () => {
+      const { transport } = await setup();
+      const input = uniqueName('in');
+      const output = uniqueName('out');
+      await createTopics(transport, [
+        { topic: input, partitions: 3 },
+        { topic: output, partitions: 3 },
+      ]);
+      const keys = Array.from({ length: 30 }, (_, i) => `key-${i}`);
+      const records = Array.from({ length: 1_500 }, (_, i) => ({
+        topic: input,
+        key: Buffer.from(keys[i % keys.length] as string),
+        value: Buffer.from(JSON.stringify({ seq: Math.floor(i / keys.length) })),
+      }));
+      await produce(transport, records);
+      await startApp(transport, (builder) =>
+        builder
+          .stream<string, { seq: number }>(input)
+          .mapValues((value) => ({ ...value, seen: true }))
+          .to(output),
+      );
+      const out = await consumeCount(transport, output, records.length);
+      const lastSeq = new Map<string, number>();
+      for (const record of out) {
+        const key = record.key?.toString() as string;
+        const { seq } = JSON.parse(record.value?.toString() ?? 'null') as { seq: number };
+        expect(seq, `order of ${key}`).toBe((lastSeq.get(key) ?? -1) + 1);
+        lastSeq.set(key, seq);
+      }
+      expect(out).toHaveLength(records.length);
+      expect([...lastSeq.values()].every((seq) => seq === 49)).toBe(true);
+    });
+
+    it('loses nothing through filter, flatMap, split, merge and a buffering pipe step, and commits everything', async () => {
+      const { transport } = await setup();
+      const input = uniqueName('in');
+      const output = uniqueName('out');
+      await createTopics(transport, [
+        { topic: input, partitions: 2 },
+        { topic: output, partitions: 2 },
+      ]);
+      const count = 600;
+      await produce(
+        transport,
+        Array.from({ length: count }, (_, i) => ({ topic: input, key: Buffer.from(`k${i % 17}`), value: Buffer.from(JSON.stringify(i)) })),
+      );
+      const app = await startApp(transport, (builder) => {
+        const numbers = builder
+          .stream<string, number>(input)
+          .filter((_key, n) => n % 7 !== 0)
+          .flatMapValues((n) => (n % 2 === 0 ? [n, n + 0.5] : [n]));
+        const { halves, wholes } = numbers
+          .split()
+          .branch((_key, n) => !Number.isInteger(n), { name: 'halves' })
+          .defaultBranch({ name: 'wholes' });
+        halves
+          .mapValues((n) => n * 10)
+          .merge(wholes)
+          .pipe(
+            bufferTime(20, null, 8),
+            filter((batch) => batch.length > 0),
+            map((batch) => combineRecords(batch, { key: batch[0]?.key ?? null, value: batch.map((r) => r.value as number) })),
+          )
+          .flatMapValues((batch) => batch)
+          .to(output);
+      });
+      const expected: number[] = [];
+      for (let i = 0; i < count; i++) {
+        if (i % 7 === 0) continue;
+        expected.push(i);
+        if (i % 2 === 0) expected.push((i + 0.5) * 10);
+      }
+      const out = await consumeCount(transport, output, expected.length);
+      const values = out.map((record) => JSON.parse(record.value?.toString() ?? 'null') as number);
+      expect(values.sort((a, b) => a - b)).toEqual(expected.sort((a, b) => a - b));
+      const committed = await waitForCommitted(transport, app.applicationId, input);
+      expect([...committed.values()].reduce((a, b) => a + b, 0)).toBe(count);
+      expect(app.inFlight).toBe(0);
+    });
+
+    it('dead-letters a poison pill in the middle of a partition and processes the records after it', async () => {
+      const { transport } = await setup();
+      const input = uniqueName('in');
+      const output = uniqueName('out');
+      const dlq = uniqueName('dlq');
+      await createTopics(transport, [{ topic: input, partitions: 1 }, { topic: output, partitions: 1 }, { topic: dlq }]);
+      const good = (i: number) => ({ topic: input, key: Buffer.from(`k${i}`), value: Buffer.from(JSON.stringify({ i })) });
+      await produce(transport, [
+        ...Array.from({ length: 10 }, (_, i) => good(i)),
+        { topic: input, key: Buffer.from('poison'), value: Buffer.from([0xff, 0x00, 0x7b]), headers: { 'x-correlation-id': Buffer.from('corr-42') } },
+        ...Array.from({ length: 10 }, (_, i) => good(i + 10)),
+      ]);
+      const app = await startApp(transport, (builder) => builder.stream<string, { i: number }>(input).to(output), { deadLetterTopic: dlq });
+      const out = await consumeCount(transport, output, 20);
+      expect(out.map((r) => (JSON.parse(r.value?.toString() ?? '{}') as { i: number }).i)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      const [dead] = await consumeCount(transport, dlq, 1);
+      expect(dead?.key?.toString()).toBe('poison');
+      expect(dead?.value).toEqual(Buffer.from([0xff, 0x00, 0x7b]));
+      expect(dead?.headers['x-correlation-id']?.toString()).toBe('corr-42');
+      const headers = readDeadLetterHeaders(dead?.headers ?? {});
+      expect(headers).toMatchObject({
+        errorClass: 'DeserializationError',
+        errorCode: 'DESERIALIZATION_FAILED',
+        errorStage: 'deserialization',
+        sourceTopic: input,
+        sourcePartition: '0',
+        sourceOffset: '10',
+        node: 'KSTREAM-SOURCE-0000000000',
+        correlationId: 'corr-42',
+      });
+      expect(headers.errorMessage).toMatch(/JSON/i);
+      expect(Number.isNaN(Date.parse(headers.timestamp ?? ''))).toBe(false);
+      const committed = await waitForCommitted(transport, app.applicationId, input);
+      expect(committed.get(0)).toBe(21);
+    });
+  });
+}
