@@ -206,9 +206,14 @@ export class Task {
           if (next !== undefined) start(next);
         }
       };
-      Promise.resolve()
-        .then(() => node.action(record))
-        .then(
+      let result: Promise<void>;
+      try {
+        // Called synchronously so the test driver sees the call as soon as the record arrives.
+        result = Promise.resolve(node.action(record));
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      result.then(
           () => settle(),
           (error: unknown) => settle(error ?? new Error('forEach action rejected without a reason')),
         );

@@ -152,6 +152,15 @@ export class TopologyTestDriver {
     this.processPending();
   }
 
+  /**
+   * Lets promises that are already resolved run (one macrotask turn), then processes what they
+   * caused and commits; unlike `settle`, it does not wait for actions that are still running.
+   */
+  async tick(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.processPending();
+  }
+
   /** Input records not yet done, summed over all tasks. */
   get inFlight(): number {
     return [...this.tasks.values()].reduce((sum, task) => sum + task.progress.inFlight, 0);
