@@ -19,3 +19,4 @@ export * from './errors/index.ts';
 export * from './serdes/index.ts';
 export type * from './transport/transport.ts';
 export { MemoryTransport, MemoryBroker } from './transport/memory/index.ts';
+export { KafkaTransport, type KafkaTransportOptions } from './transport/kafka/index.ts';

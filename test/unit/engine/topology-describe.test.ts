@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { StreamsBuilder } from '../../../src/index.ts';
 
@@ -53,6 +54,11 @@ describe('Topology.describe()', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('is shown in the README as it prints', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(sampleTopology().describe().toString().trimEnd());
   });
 
   it('returns the same facts as plain data', () => {
