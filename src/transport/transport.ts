@@ -85,7 +85,8 @@ export interface ConsumerRunOptions {
    * Called with each fetched batch. Batches of one partition are delivered one at a time and in
    * order (the next only after the previous promise settles); batches of different partitions may
    * be delivered concurrently, up to `partitionsConsumedConcurrently`.
-   * Returning (or rejecting) lets the consumer fetch past the batch; it does NOT commit anything.
+   * Returning lets the consumer fetch past the batch; it does NOT commit anything. Rejecting makes
+   * the consumer deliver the batch again from its first offset after a short backoff.
    */
   eachBatch(batch: ConsumedBatch, context: BatchContext): Promise<void>;
   /** Called after a rebalance with the partitions this member now owns in addition to what it had. */

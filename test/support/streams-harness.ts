@@ -71,7 +71,7 @@ export function consumeCount(transport: Transport, topic: string, count: number,
 }
 
 /** Resolves with the first runtime event that matches; rejects after `timeoutMs`. */
-export function nextEvent<E extends RuntimeEvent>(match: (event: RuntimeEvent) => event is E, timeoutMs = 60_000, what = 'event'): Promise<E>;
+export function nextEvent<E extends RuntimeEvent>(match: (event: RuntimeEvent) => event is E, timeoutMs?: number, what?: string): Promise<E>;
 export function nextEvent(match: (event: RuntimeEvent) => boolean, timeoutMs?: number, what?: string): Promise<RuntimeEvent>;
 export function nextEvent(match: (event: RuntimeEvent) => boolean, timeoutMs = 60_000, what = 'event'): Promise<RuntimeEvent> {
   return new Promise((resolve, reject) => {

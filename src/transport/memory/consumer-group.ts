@@ -1,0 +1,176 @@
+import { TransportError } from '../../errors/streams-error.ts';
+import type { TopicPartition, TopicPartitionOffset } from '../transport.ts';
+import { assertCommittable } from './offset-validation.ts';
+import { assignPartitions } from './sticky-assignor.ts';
+import { compareTopicPartitions, tpKey } from './topic-partition-key.ts';
+
+/** What a group needs from one of its members to move partitions to and from it. */
+export interface GroupMember {
+  readonly memberId: string;
+  readonly topics: readonly string[];
+  /** How long the group waits for `revoke` before moving the partitions anyway, as Kafka evicts a slow member. */
+  readonly rebalanceTimeoutMs: number;
+  /** Give these up: stop fetching them, let their in-flight batches settle, run `onRevoked`. Must not reject. */
+  revoke(partitions: readonly TopicPartition[]): Promise<void>;
+  /** Take these: run `onAssigned`, then start fetching them. Must not reject. */
+  assign(partitions: readonly TopicPartition[]): Promise<void>;
+}
+
+interface Membership {
+  readonly member: GroupMember;
+  /** Includes partitions being revoked until the revocation ends, so commits made meanwhile count. */
+  owned: TopicPartition[];
+  leaving: boolean;
+}
+
+/**
+ * One consumer group: its members, who owns which partition, and its committed offsets.
+ * Membership changes queue up and each runs a full rebalance in turn: losers give up partitions
+ * (and may commit) before winners get them, so no partition is ever fetched by two members.
+ */
+export class ConsumerGroup {
+  private readonly members = new Map<string, Membership>();
+  private readonly committedByTopic = new Map<string, Map<number, number>>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly groupId: string,
+    /** Partition count of a topic, 0 when it does not exist. */
+    private readonly partitionsOf: (topic: string) => number,
+  ) {}
+
+  /** Adds the member and resolves once the rebalance it causes has given it its partitions. */
+  join(member: GroupMember): Promise<void> {
+    return this.enqueue(() => {
+      this.members.set(member.memberId, { member, owned: [], leaving: false });
+    });
+  }
+
+  /** Takes the member's partitions back (through `revoke`), removes it, and hands them to the rest. */
+  leave(memberId: string): Promise<void> {
+    return this.enqueue(() => {
+      const membership = this.members.get(memberId);
+      if (membership !== undefined) membership.leaving = true;
+    });
+  }
+
+  /** Reassigns after topics appeared or vanished, the way Kafka reacts to a metadata change. */
+  refresh(): Promise<void> {
+    return this.enqueue(() => undefined).catch(() => undefined);
+  }
+
+  /** Whether any member reads `topic`, i.e. whether a change to it needs a rebalance. */
+  subscribes(topic: string): boolean {
+    for (const { member } of this.members.values()) if (member.topics.includes(topic)) return true;
+    return false;
+  }
+
+  /** What the member owns now, including partitions it is in the middle of giving up. */
+  assignment(memberId: string): readonly TopicPartition[] {
+    return this.members.get(memberId)?.owned ?? [];
+  }
+
+  committed(tp: TopicPartition): number | undefined {
+    return this.committedByTopic.get(tp.topic)?.get(tp.partition);
+  }
+
+  committedOffsets(topic: string): Map<number, number> {
+    return new Map(this.committedByTopic.get(topic));
+  }
+
+  /**
+   * A member's commit: refused (as Kafka refuses a commit from a stale generation) for partitions
+   * the member does not own, so a member that lost a partition cannot move its offset backwards.
+   */
+  commitAsMember(memberId: string, offsets: readonly TopicPartitionOffset[]): void {
+    const membership = this.members.get(memberId);
+    if (membership === undefined) {
+      throw new TransportError(`cannot commit: this consumer is not a member of group ${this.groupId} (not running, or left)`, { code: 'COMMIT_FAILED' });
+    }
+    const owned = new Set(membership.owned.map(tpKey));
+    for (const tp of offsets) {
+      if (!owned.has(tpKey(tp))) {
+        throw new TransportError(`cannot commit ${tpKey(tp)} for group ${this.groupId}: the partition is not assigned to this member`, {
+          code: 'COMMIT_FAILED',
+          context: { topic: tp.topic, partition: tp.partition, offset: tp.offset },
+        });
+      }
+    }
+    this.commit(offsets);
+  }
+
+  /** Stores offsets with no membership check: admin tools, transactions and test drivers. */
+  commit(offsets: readonly TopicPartitionOffset[]): void {
+    assertCommittable(offsets, 'COMMIT_FAILED');
+    for (const tp of offsets) {
+      let partitions = this.committedByTopic.get(tp.topic);
+      if (partitions === undefined) this.committedByTopic.set(tp.topic, (partitions = new Map()));
+      partitions.set(tp.partition, tp.offset);
+    }
+  }
+
+  /** Drops the offsets of a deleted topic, as Kafka eventually does. */
+  forgetTopic(topic: string): void {
+    this.committedByTopic.delete(topic);
+  }
+
+  private enqueue(change: () => void): Promise<void> {
+    const step = this.queue.then(async () => {
+      change();
+      await this.rebalance();
+    });
+    // The chain must survive a failed step, or one bug would freeze the group forever.
+    this.queue = step.catch(() => undefined);
+    return step;
+  }
+
+  private async rebalance(): Promise<void> {
+    const all = [...this.members.values()];
+    const staying = all.filter((m) => !m.leaving);
+    const target = assignPartitions(
+      staying.map((m) => ({ memberId: m.member.memberId, topics: m.member.topics, owned: m.owned })),
+      this.subscribedPartitions(staying),
+    );
+
+    await Promise.all(
+      all.map(async (membership) => {
+        const keep = new Set((target.get(membership.member.memberId) ?? []).map(tpKey));
+        const lost = membership.owned.filter((tp) => !keep.has(tpKey(tp)));
+        if (lost.length === 0) return;
+        await withTimeout(membership.member.revoke(lost), membership.member.rebalanceTimeoutMs);
+        membership.owned = membership.owned.filter((tp) => keep.has(tpKey(tp)));
+      }),
+    );
+    for (const membership of all) if (membership.leaving) this.members.delete(membership.member.memberId);
+
+    await Promise.all(
+      staying.map(async (membership) => {
+        const have = new Set(membership.owned.map(tpKey));
+        const gained = (target.get(membership.member.memberId) ?? []).filter((tp) => !have.has(tpKey(tp)));
+        if (gained.length === 0) return;
+        membership.owned = [...membership.owned, ...gained].sort(compareTopicPartitions);
+        await membership.member.assign(gained).catch(() => undefined);
+      }),
+    );
+  }
+
+  private subscribedPartitions(members: readonly Membership[]): TopicPartition[] {
+    const topics = new Set(members.flatMap((m) => m.member.topics));
+    const partitions: TopicPartition[] = [];
+    for (const topic of topics) for (let partition = 0; partition < this.partitionsOf(topic); partition++) partitions.push({ topic, partition });
+    return partitions;
+  }
+}
+
+/** Resolves when `work` settles or after `ms`, whichever comes first; never rejects. */
+async function withTimeout(work: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([work.catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * The in-memory transport: an in-process Kafka for the embedded run and the test driver, held to
+ * the same conformance suite as the kafka transport (`test/conformance/transport-scenarios.ts`).
+ *
+ * ```ts
+ * const broker = new MemoryBroker({ defaultPartitions: 4 });
+ * const instanceA = new MemoryTransport({ broker }); // two app instances,
+ * const instanceB = new MemoryTransport({ broker }); // one log and one set of groups
+ * broker.append({ topic: 'ratings', key: Buffer.from('r1'), value: Buffer.from('{}') }); // synchronous core
+ * ```
+ *
+ * Where it knowingly differs from a Kafka broker reached through kafkajs:
+ * - Rebalances are incremental: only partitions that move are revoked (kafkajs's eager protocol
+ *   revokes everything). A loser's in-flight batches settle and its `onRevoked` runs before the
+ *   winner's `onAssigned`, always; `rebalanceTimeoutMs` bounds the wait.
+ * - A member commits only partitions it owns (Kafka refuses stale generations, which is close).
+ * - No session timeouts: an in-process member cannot vanish without `disconnect`.
+ * - A rejected `eachBatch` is delivered again from its first offset after `retryBackoffMs`,
+ *   doubling per failure (kafkajs retries from the last resolved offset, then restarts).
+ * - `disconnect` aborts a producer's open transaction at once (Kafka waits for the transaction
+ *   timeout); a fenced producer's plain `send` is refused too (kafkajs lets it through).
+ * - Compaction runs only when `compact(topic)` is called, and drops tombstones at once.
+ * - Like Kafka, transaction markers take offsets and compaction leaves gaps: never assume dense offsets.
+ */
+export { MemoryTransport, type MemoryTransportOptions } from './memory-transport.ts';
+export { MemoryBroker, type MemoryBrokerOptions, type RecordPosition, type TopicListener } from './memory-broker.ts';
+export type { FetchOptions, FetchResult, IsolationLevel } from './partition-log.ts';
+export type { MemoryErrorContext, MemoryErrorReporter } from './error-reporter.ts';
+export { murmur2, partitionForKey, toPositive } from './murmur2.ts';

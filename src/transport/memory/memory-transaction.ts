@@ -1,0 +1,35 @@
+import type { OutgoingRecord, TopicPartitionOffset, TransportTransaction } from '../transport.ts';
+import type { BrokerTransaction, TransactionCoordinator } from './transaction-coordinator.ts';
+
+/**
+ * A producer's open transaction. Its records are in the log at once (read_uncommitted readers see
+ * them) but read_committed readers wait for `commit`; offsets added with `sendOffsets` reach the
+ * group only on `commit`. Fails with `TRANSACTION_FAILED` once a newer producer fenced this one.
+ */
+export class MemoryTransaction implements TransportTransaction {
+  constructor(
+    private readonly coordinator: TransactionCoordinator,
+    private readonly transaction: BrokerTransaction,
+    private readonly assertConnected: (operation: string) => void,
+  ) {}
+
+  async send(records: readonly OutgoingRecord[]): Promise<void> {
+    this.assertConnected('send in a transaction');
+    this.coordinator.send(this.transaction, records);
+  }
+
+  async sendOffsets(options: { readonly groupId: string; readonly offsets: readonly TopicPartitionOffset[] }): Promise<void> {
+    this.assertConnected('send offsets in a transaction');
+    this.coordinator.addOffsets(this.transaction, options.groupId, options.offsets);
+  }
+
+  async commit(): Promise<void> {
+    this.assertConnected('commit a transaction');
+    this.coordinator.commit(this.transaction);
+  }
+
+  async abort(): Promise<void> {
+    this.assertConnected('abort a transaction');
+    this.coordinator.abort(this.transaction);
+  }
+}

@@ -1,0 +1,44 @@
+import type { ConsumerOptions, ProducerOptions, Transport, TransportAdmin, TransportConsumer, TransportProducer } from '../transport.ts';
+import { type MemoryErrorReporter, warnOnError } from './error-reporter.ts';
+import { MemoryAdmin } from './memory-admin.ts';
+import { MemoryBroker } from './memory-broker.ts';
+import { MemoryConsumer } from './memory-consumer.ts';
+import { MemoryProducer } from './memory-producer.ts';
+
+export interface MemoryTransportOptions {
+  /** The log to use; share one between transports to run several app instances in one process. Default: a fresh broker. */
+  readonly broker?: MemoryBroker;
+  /** First delay before a batch whose `eachBatch` rejected is delivered again; doubles per failure. Default 100 ms. */
+  readonly retryBackoffMs?: number;
+  /** Where errors thrown by `eachBatch`, `onAssigned` and `onRevoked` go. Default: a process warning. */
+  readonly onError?: MemoryErrorReporter;
+}
+
+/**
+ * The transport over an in-process `MemoryBroker`: the embedded default and the base of the test
+ * driver. Behaves like the kafka transport on the shared conformance suite, minus the network.
+ */
+export class MemoryTransport implements Transport {
+  readonly kind = 'memory';
+  readonly broker: MemoryBroker;
+  private readonly retryBackoffMs: number;
+  private readonly onError: MemoryErrorReporter;
+
+  constructor(options: MemoryTransportOptions = {}) {
+    this.broker = options.broker ?? new MemoryBroker();
+    this.retryBackoffMs = options.retryBackoffMs ?? 100;
+    this.onError = options.onError ?? warnOnError;
+  }
+
+  admin(): TransportAdmin {
+    return new MemoryAdmin(this.broker);
+  }
+
+  producer(options: ProducerOptions = {}): TransportProducer {
+    return new MemoryProducer(this.broker, options);
+  }
+
+  consumer(options: ConsumerOptions): TransportConsumer {
+    return new MemoryConsumer(this.broker, options, { retryBackoffMs: this.retryBackoffMs, onError: this.onError });
+  }
+}

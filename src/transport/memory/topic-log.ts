@@ -1,0 +1,54 @@
+import { TransportError } from '../../errors/streams-error.ts';
+import type { TopicSpec } from '../transport.ts';
+import { PartitionLog } from './partition-log.ts';
+
+const LEGAL_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/** A topic: its partitions and the configuration it was created with. */
+export class TopicLog {
+  readonly partitions: readonly PartitionLog[];
+  readonly config: Readonly<Record<string, string>>;
+  /** Next partition for a keyless record; deterministic (Kafka starts at a random one) so tests repeat. */
+  roundRobin = 0;
+
+  constructor(
+    readonly name: string,
+    partitions: number,
+    config: Readonly<Record<string, string>> = {},
+  ) {
+    this.partitions = Array.from({ length: partitions }, (_, partition) => new PartitionLog(name, partition));
+    this.config = { 'cleanup.policy': 'delete', ...config };
+  }
+
+  /** Validates a spec the way the broker's CreateTopics would, before anything is created. */
+  static check(spec: TopicSpec): void {
+    checkTopicName(spec.topic);
+    const partitions = spec.partitions ?? 1;
+    if (!Number.isSafeInteger(partitions) || partitions < 1) {
+      throw new TransportError(`cannot create topic ${spec.topic}: partitions must be a positive integer, got ${partitions}`, { context: { topic: spec.topic } });
+    }
+  }
+
+  /** Whether the policy includes compaction (`compact` or `compact,delete`). */
+  get compacted(): boolean {
+    return (this.config['cleanup.policy'] ?? '').split(',').includes('compact');
+  }
+
+  /** The partition's log; throws a `TransportError` naming topic and partition when out of range. */
+  partition(partition: number): PartitionLog {
+    const log = this.partitions[partition];
+    if (log === undefined) {
+      throw new TransportError(`partition ${partition} of topic ${this.name} does not exist (it has ${this.partitions.length})`, {
+        context: { topic: this.name, partition },
+      });
+    }
+    return log;
+  }
+}
+
+/** Kafka's rule for topic names: 1 to 249 of `[a-zA-Z0-9._-]`, and not `.` or `..`. */
+export function checkTopicName(topic: string): void {
+  if (!LEGAL_NAME.test(topic) || topic === '.' || topic === '..') {
+    throw new TransportError(`illegal topic name ${JSON.stringify(topic)}: use 1 to 249 of [a-zA-Z0-9._-]`, { context: { topic } });
+  }
+}

@@ -1,0 +1,726 @@
+/**
+ * The scenarios every `Transport` must pass: the memory transport in unit tests, the kafka transport
+ * against a real broker. They state Kafka's real behaviour (a rebalance takes a while, transaction
+ * markers take offsets, offset commits of a transaction become visible shortly after it commits),
+ * so they wait for conditions with deadlines instead of assuming instant effects, and never sleep.
+ *
+ * Usage: `defineTransportConformance('memory', () => ({ transport: new MemoryTransport() }))` at the
+ * top level of a test file or inside `describe.skipIf(...)`.
+ */
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { TransportError } from '../../src/errors/streams-error.ts';
+import { partitionForKey } from '../../src/transport/memory/murmur2.ts';
+import type {
+  BatchContext,
+  ConsumedBatch,
+  ConsumerOptions,
+  ConsumerRunOptions,
+  IncomingRecord,
+  OutgoingRecord,
+  ProducerOptions,
+  TopicPartition,
+  TopicSpec,
+  Transport,
+  TransportAdmin,
+  TransportConsumer,
+  TransportProducer,
+} from '../../src/transport/transport.ts';
+import { uniqueName } from '../support/names.ts';
+
+export type TransportSetup = () => { transport: Transport } | Promise<{ transport: Transport }>;
+
+/** Per scenario; generous because a real broker's rebalances take seconds, while memory takes milliseconds. */
+const SCENARIO_TIMEOUT_MS = 60_000;
+/** Per awaited condition inside a scenario. */
+const CONDITION_TIMEOUT_MS = 20_000;
+/** Short heartbeats so a real broker notices joins and leaves quickly (6 s is the broker's minimum session). */
+const FAST_GROUP: Partial<ConsumerOptions> = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 300, rebalanceTimeoutMs: 10_000 };
+
+/** Declares the conformance scenarios for one transport, labelled `label`. */
+export function defineTransportConformance(label: string, setup: TransportSetup): void {
+  describe(`transport conformance: ${label}`, () => {
+    const transport = async (): Promise<Transport> => (await setup()).transport;
+
+    describe('admin', () => {
+      it(
+        'creates, lists and counts topics, leaves existing ones untouched, and reports cleanup.policy',
+        async () => {
+          const admin = await connectedAdmin(await transport());
+          const plain = uniqueName('conf-plain');
+          const compacted = uniqueName('conf-compacted');
+          await admin.createTopics([
+            { topic: plain, partitions: 3 },
+            { topic: compacted, partitions: 2, config: { 'cleanup.policy': 'compact' } },
+          ]);
+
+          expect(await admin.listTopics()).toEqual(expect.arrayContaining([plain, compacted]));
+          expect(await admin.partitionCount(plain)).toBe(3);
+          expect(await admin.partitionCount(compacted)).toBe(2);
+
+          await admin.createTopics([{ topic: plain, partitions: 5 }]);
+          expect(await admin.partitionCount(plain)).toBe(3);
+
+          expect((await admin.topicConfig(compacted))['cleanup.policy']).toBe('compact');
+          expect((await admin.topicConfig(plain))['cleanup.policy']).toBe('delete');
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'rejects partitionCount of a missing topic with a TransportError naming it, without creating it',
+        async () => {
+          const admin = await connectedAdmin(await transport());
+          const missing = uniqueName('conf-missing');
+          const error = await rejectionOf(admin.partitionCount(missing));
+          expect(error).toBeInstanceOf(TransportError);
+          expect((error as Error).message).toContain(missing);
+          expect(await admin.listTopics()).not.toContain(missing);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'reports end offsets per partition and committed offsets only for partitions that have one',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-offsets'), partitions: 3 });
+          const producer = await connectedProducer(t);
+          await producer.send([...recordsTo(topic, 0, 'p0', 5), ...recordsTo(topic, 1, 'p1', 2)]);
+
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 5], [1, 2], [2, 0]]));
+
+          const groupId = uniqueName('conf-offsets-group');
+          expect((await admin.committedOffsets(groupId, topic)).size).toBe(0);
+
+          const consumer = await connectedConsumer(t, { groupId });
+          const seen = new Collector();
+          await consumer.subscribe({ topics: [topic] });
+          await consumer.run({ eachBatch: seen.handler() });
+          await seen.until((records) => records.length >= 7, 'all 7 records');
+          await consumer.commit([{ topic, partition: 0, offset: 4 }]);
+
+          await eventually(() => admin.committedOffsets(groupId, topic), (offsets) => offsets.get(0) === 4, 'the commit of partition 0 to show');
+          expect(await admin.committedOffsets(groupId, topic)).toEqual(new Map([[0, 4]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+    });
+
+    describe('producing and consuming', () => {
+      it(
+        'delivers 2,400 keyed records over 4 partitions completely, each key on its murmur2 partition, in offset order',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-keyed'), partitions: 4 });
+          const keys = Array.from({ length: 240 }, (_, i) => `user-${i}`);
+          const rounds = 10;
+          const producer = await connectedProducer(t);
+          for (let round = 0; round < rounds; round += 2) {
+            // Several records per key in one send: the per-key order must hold inside a request too.
+            await producer.send([round, round + 1].flatMap((r) => keys.map((key) => text(topic, key, `${key}#${r}`))));
+          }
+
+          const consumer = await connectedConsumer(t, { groupId: uniqueName('conf-keyed-group') });
+          const seen = new Collector();
+          const handling = new Set<number>();
+          let overlapping = 0;
+          await consumer.subscribe({ topics: [topic] });
+          await consumer.run({
+            partitionsConsumedConcurrently: 2,
+            eachBatch: async (batch, context) => {
+              if (handling.has(batch.partition)) overlapping++;
+              handling.add(batch.partition);
+              // Yield so that a second batch of the same partition, if wrongly started, would overlap.
+              await new Promise((resolve) => setImmediate(resolve));
+              handling.delete(batch.partition);
+              await seen.handler()(batch, context);
+            },
+          });
+          await seen.until((records) => records.length >= keys.length * rounds, `${keys.length * rounds} records`);
+
+          expect(seen.records).toHaveLength(keys.length * rounds);
+          expect(overlapping).toBe(0);
+          for (const batch of seen.batches) expect(batch.records.length).toBeGreaterThan(0);
+
+          const offsetsByPartition = groupBy(seen.records, (r) => r.partition);
+          expect([...offsetsByPartition.keys()].sort()).toEqual([0, 1, 2, 3]);
+          for (const [partition, records] of offsetsByPartition) {
+            // Plain (non-transactional) sends: offsets are dense from 0 and arrive in order.
+            expect(records.map((r) => r.offset), `offsets of partition ${partition}`).toEqual(records.map((_, i) => i));
+          }
+
+          const byKey = groupBy(seen.records, (r) => str(r.key));
+          for (const key of keys) {
+            const records = byKey.get(key) ?? [];
+            expect(new Set(records.map((r) => r.partition)), `partitions of ${key}`).toEqual(new Set([partitionForKey(Buffer.from(key), 4)]));
+            expect(records.map((r) => str(r.value))).toEqual(Array.from({ length: rounds }, (_, r) => `${key}#${r}`));
+          }
+
+          const ends = await admin.endOffsets(topic);
+          expect([...ends.values()].reduce((a, b) => a + b, 0)).toBe(keys.length * rounds);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'round-trips headers, explicit and stamped timestamps, null keys and null values',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-roundtrip'), partitions: 2 });
+          const explicitTime = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
+          const binary = Buffer.from([0, 255, 1, 128]);
+          const producer = await connectedProducer(t);
+          const before = Date.now();
+          await producer.send([
+            { topic, partition: 1, key: Buffer.from('with-headers'), value: Buffer.from('v'), headers: { trace: Buffer.from('abc'), bin: binary }, timestamp: explicitTime },
+            { topic, partition: 0, key: null, value: Buffer.from('keyless') },
+            { topic, partition: 0, key: Buffer.from('tombstone'), value: null },
+          ]);
+          const after = Date.now();
+
+          const consumer = await connectedConsumer(t, { groupId: uniqueName('conf-roundtrip-group') });
+          const seen = new Collector();
+          await consumer.subscribe({ topics: [topic] });
+          await consumer.run({ eachBatch: seen.handler() });
+          await seen.until((records) => records.length >= 3, '3 records');
+
+          const withHeaders = seen.records.find((r) => str(r.key) === 'with-headers');
+          expect(withHeaders?.partition).toBe(1);
+          expect(withHeaders?.timestamp).toBe(explicitTime);
+          expect(Object.keys(withHeaders?.headers ?? {}).sort()).toEqual(['bin', 'trace']);
+          expect(withHeaders?.headers['trace']?.toString()).toBe('abc');
+          expect(withHeaders?.headers['bin']?.equals(binary)).toBe(true);
+
+          const keyless = seen.records.find((r) => str(r.value) === 'keyless');
+          expect(keyless?.key).toBeNull();
+          expect(keyless?.headers).toEqual({});
+          // Stamped by the producing side when absent; allow for a clock a few ms apart from the broker's.
+          expect(keyless?.timestamp).toBeGreaterThanOrEqual(before - 1_000);
+          expect(keyless?.timestamp).toBeLessThanOrEqual(after + 1_000);
+
+          const tombstone = seen.records.find((r) => str(r.key) === 'tombstone');
+          expect(tombstone).toBeDefined();
+          expect(tombstone?.value).toBeNull();
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'starts a group without commits at the end when fromBeginning is false',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-latest') });
+          const producer = await connectedProducer(t);
+          await producer.send([text(topic, 'k', 'old-0'), text(topic, 'k', 'old-1')]);
+
+          const consumer = await connectedConsumer(t, { groupId: uniqueName('conf-latest-group') });
+          const seen = new Collector();
+          await consumer.subscribe({ topics: [topic], fromBeginning: false });
+          await consumer.run({ eachBatch: seen.handler() });
+          // On Kafka the "latest" position is fixed at the first fetch, which may follow run(); keep
+          // producing until one new record arrives rather than guessing when that happened.
+          let sent = 0;
+          await eventually(
+            async () => {
+              await producer.send([text(topic, 'k', `new-${sent++}`)]);
+              return seen.records.length;
+            },
+            (count) => count > 0,
+            'a record produced after the consumer started',
+          );
+          expect(seen.records.map((r) => str(r.value)).filter((v) => v.startsWith('old-'))).toEqual([]);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'delivers a batch whose handler rejected again from its first offset, then moves on',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-redeliver') });
+          const producer = await connectedProducer(t);
+          await producer.send(recordsTo(topic, 0, 'r', 5));
+
+          const consumer = await connectedConsumer(t, { groupId: uniqueName('conf-redeliver-group') });
+          const firstOffsets: number[] = [];
+          const seen = new Collector();
+          await consumer.subscribe({ topics: [topic] });
+          await consumer.run({
+            eachBatch: async (batch, context) => {
+              firstOffsets.push(batch.records[0]?.offset ?? -1);
+              if (firstOffsets.length === 1) throw new Error('conformance: first delivery fails on purpose');
+              await seen.handler()(batch, context);
+            },
+          });
+          await seen.until((records) => records.length >= 5, 'all 5 records after the failure');
+
+          expect(firstOffsets.slice(0, 2)).toEqual([0, 0]);
+          expect(seen.records.map((r) => r.offset)).toEqual([0, 1, 2, 3, 4]);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'stops delivering a paused partition until it is resumed, while the others go on',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-pause'), partitions: 2 });
+          const producer = await connectedProducer(t);
+          const consumer = await connectedConsumer(t, { groupId: uniqueName('conf-pause-group') });
+          const seen = new Collector();
+          let resumed = false;
+          const deliveredWhilePaused: string[] = [];
+          await consumer.subscribe({ topics: [topic] });
+          await consumer.run({
+            eachBatch: async (batch, context) => {
+              if (batch.partition === 0 && !resumed) deliveredWhilePaused.push(...batch.records.map((r) => str(r.value)));
+              await seen.handler()(batch, context);
+            },
+          });
+          await producer.send([...recordsTo(topic, 0, 'warm-p0', 1), ...recordsTo(topic, 1, 'warm-p1', 1)]);
+          await seen.until((records) => records.length >= 2, 'the warm-up record of each partition');
+          deliveredWhilePaused.length = 0;
+
+          const p0: TopicPartition = { topic, partition: 0 };
+          consumer.pause([p0]);
+          await producer.send(recordsTo(topic, 0, 'paused-p0', 3));
+          await producer.send(recordsTo(topic, 1, 'live-p1-a', 3));
+          await seen.until((records) => records.filter((r) => str(r.value).startsWith('live-p1-a')).length === 3, 'partition 1 to go on');
+          await producer.send(recordsTo(topic, 1, 'live-p1-b', 3));
+          await seen.until((records) => records.filter((r) => str(r.value).startsWith('live-p1-b')).length === 3, 'partition 1 to go on again');
+          expect(deliveredWhilePaused).toEqual([]);
+
+          resumed = true;
+          consumer.resume([p0]);
+          await seen.until((records) => records.filter((r) => str(r.value).startsWith('paused-p0')).length === 3, 'the paused records after resume');
+          expect(seen.records.filter((r) => str(r.value).startsWith('paused-p0')).map((r) => str(r.value))).toEqual(['paused-p0-0', 'paused-p0-1', 'paused-p0-2']);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'disconnect waits for the batch being handled, whose isRunning() turns false',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-drain') });
+          const producer = await connectedProducer(t);
+          await producer.send(recordsTo(topic, 0, 'd', 1));
+
+          const consumer = await connectedConsumer(t, { groupId: uniqueName('conf-drain-group') });
+          const started = deferred<BatchContext>();
+          const release = deferred<undefined>();
+          await consumer.subscribe({ topics: [topic] });
+          await consumer.run({
+            eachBatch: async (_batch, context) => {
+              started.resolve(context);
+              await release.promise;
+            },
+          });
+          const context = await withDeadline(started.promise, 'the batch to start');
+          expect(context.isRunning()).toBe(true);
+
+          let disconnected = false;
+          const disconnecting = consumer.disconnect().then(() => {
+            disconnected = true;
+          });
+          await eventually(() => context.isRunning(), (running) => !running, 'isRunning() to turn false');
+          // Proving that something does not happen needs a window: give a wrong disconnect ample time to finish.
+          await Promise.race([disconnecting, new Promise((resolve) => setTimeout(resolve, 300))]);
+          expect(disconnected).toBe(false);
+          release.resolve(undefined);
+          await withDeadline(disconnecting, 'disconnect to finish');
+          expect(disconnected).toBe(true);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+    });
+
+    describe('consumer groups', () => {
+      it(
+        'a new member of the group resumes at the committed offset',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-resume') });
+          const producer = await connectedProducer(t);
+          await producer.send(recordsTo(topic, 0, 'v', 10));
+          const groupId = uniqueName('conf-resume-group');
+
+          const first = await connectedConsumer(t, { groupId });
+          const firstSeen = new Collector();
+          await first.subscribe({ topics: [topic] });
+          await first.run({ eachBatch: firstSeen.handler() });
+          await firstSeen.until((records) => records.length >= 10, 'the first member to read all 10');
+          // Read everything, commit only up to 6: the next member must start at 6, not at 10 (no auto-commit).
+          await first.commit([{ topic, partition: 0, offset: 6 }]);
+          await first.disconnect();
+          expect(await admin.committedOffsets(groupId, topic)).toEqual(new Map([[0, 6]]));
+
+          const second = await connectedConsumer(t, { groupId });
+          const secondSeen = new Collector();
+          await second.subscribe({ topics: [topic] });
+          await second.run({ eachBatch: secondSeen.handler() });
+          await secondSeen.until((records) => records.length >= 4, 'the second member to read from the commit');
+          expect(secondSeen.records.map((r) => str(r.value))).toEqual(['v-6', 'v-7', 'v-8', 'v-9']);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'two members split the partitions; when one leaves the other takes over and sees every record at least once',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-split'), partitions: 4 });
+          const groupId = uniqueName('conf-split-group');
+          const producer = await connectedProducer(t);
+          const a = await startMember(t, groupId, topic);
+          await eventually(() => a.consumer.assignment().length, (n) => n === 4, 'the first member to own all 4 partitions');
+
+          const b = await startMember(t, groupId, topic);
+          // Each member learns the new assignment at its own moment on Kafka: wait until both views agree.
+          await eventually(
+            () => [partitionsOf(a.consumer.assignment()), partitionsOf(b.consumer.assignment())] as const,
+            ([ofA, ofB]) => ofA.length > 0 && ofB.length > 0 && intersect(ofA, ofB).length === 0 && sameSet([...ofA, ...ofB], [0, 1, 2, 3]),
+            'both members to own a disjoint part of the topic',
+          );
+          const ofB = partitionsOf(b.consumer.assignment());
+          await eventually(() => partitionsOf(b.assigned), (assigned) => ofB.every((p) => assigned.includes(p)), 'onAssigned for what the newcomer owns');
+          await eventually(() => partitionsOf(a.revoked), (revoked) => ofB.every((p) => revoked.includes(p)), 'onRevoked for what the first member gave up');
+
+          const phase1 = Array.from({ length: 400 }, (_, i) => text(topic, `key-${i % 40}`, `phase1-${i}`));
+          await producer.send(phase1);
+          const everyone = () => [...a.seen.records, ...b.seen.records];
+          await eventually(() => new Set(everyone().map((r) => str(r.value))), (values) => phase1.every((r) => values.has(str(r.value))), 'phase 1 to be read');
+
+          const leftByA = partitionsOf(a.consumer.assignment());
+          a.revoked.length = 0;
+          await a.consumer.disconnect();
+          expect(partitionsOf(a.revoked)).toEqual(expect.arrayContaining(leftByA));
+          await eventually(() => b.consumer.assignment().length, (n) => n === 4, 'the remaining member to own all 4 partitions');
+
+          const phase2 = Array.from({ length: 400 }, (_, i) => text(topic, `key-${i % 40}`, `phase2-${i}`));
+          await producer.send(phase2);
+          await b.seen.until((records) => {
+            const values = new Set(records.map((r) => str(r.value)));
+            return phase2.every((r) => values.has(str(r.value)));
+          }, 'phase 2 to be read by the remaining member');
+
+          // The leaver committed every batch it handled, so its successor starts where it stopped.
+          const takenOver = b.seen.records.filter((r) => leftByA.includes(r.partition));
+          expect(takenOver.filter((r) => str(r.value).startsWith('phase1-'))).toEqual([]);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+    });
+
+    describe('transactions', () => {
+      it(
+        'read_committed sees committed transactions only, and nothing past a transaction still open',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-txn') });
+          const producer = await connectedProducer(t, { transactionalId: uniqueName('conf-txn-producer') });
+
+          const committed = await producer.transaction();
+          await committed.send([text(topic, 'a', 'committed-1'), text(topic, 'b', 'committed-2')]);
+          await committed.commit();
+          const aborted = await producer.transaction();
+          await aborted.send([text(topic, 'a', 'aborted-1'), text(topic, 'b', 'aborted-2')]);
+          await aborted.abort();
+          const open = await producer.transaction();
+          await open.send([text(topic, 'a', 'open-1')]);
+          const plain = await connectedProducer(t);
+          await plain.send([text(topic, 'c', 'after-open')]);
+
+          const readCommitted = await readAll(t, topic, 'read_committed');
+          await readCommitted.until((records) => records.length >= 2, 'the committed transaction');
+
+          const readUncommitted = await readAll(t, topic, 'read_uncommitted');
+          await readUncommitted.until((records) => records.some((r) => str(r.value) === 'after-open'), 'everything, uncommitted included');
+          expect(values(readUncommitted.records)).toEqual(['committed-1', 'committed-2', 'aborted-1', 'aborted-2', 'open-1', 'after-open']);
+          // The uncommitted reader got everything; the committed one must still stop at the open transaction.
+          expect(values(readCommitted.records)).toEqual(['committed-1', 'committed-2']);
+
+          await open.commit();
+          await readCommitted.until((records) => records.some((r) => str(r.value) === 'after-open'), 'the rest after the commit');
+          expect(values(readCommitted.records)).toEqual(['committed-1', 'committed-2', 'open-1', 'after-open']);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'sendOffsets commits group offsets with the transaction, and an aborted transaction commits none',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const input = await createTopic(admin, { topic: uniqueName('conf-eos-in'), partitions: 2 });
+          const output = await createTopic(admin, { topic: uniqueName('conf-eos-out') });
+          const groupId = uniqueName('conf-eos-group');
+          const plain = await connectedProducer(t);
+          await plain.send([...recordsTo(input, 0, 'in-p0', 10), ...recordsTo(input, 1, 'in-p1', 10)]);
+          const producer = await connectedProducer(t, { transactionalId: uniqueName('conf-eos-producer') });
+
+          const first = await producer.transaction();
+          await first.send([text(output, 'k', 'out-1')]);
+          await first.sendOffsets({ groupId, offsets: [{ topic: input, partition: 0, offset: 3 }] });
+          await first.commit();
+          await eventually(() => admin.committedOffsets(groupId, input), (offsets) => offsets.get(0) === 3, 'the committed transaction offsets');
+
+          const second = await producer.transaction();
+          await second.send([text(output, 'k', 'out-2')]);
+          await second.sendOffsets({ groupId, offsets: [{ topic: input, partition: 0, offset: 7 }] });
+          await second.abort();
+
+          const third = await producer.transaction();
+          await third.send([text(output, 'k', 'out-3')]);
+          await third.sendOffsets({ groupId, offsets: [{ topic: input, partition: 1, offset: 2 }] });
+          await third.commit();
+          // The third commit is visible only after the abort before it was applied, so partition 0 is final here.
+          await eventually(() => admin.committedOffsets(groupId, input), (offsets) => offsets.get(1) === 2, 'the third transaction offsets');
+          expect(await admin.committedOffsets(groupId, input)).toEqual(new Map([[0, 3], [1, 2]]));
+
+          const consumer = await connectedConsumer(t, { groupId });
+          const seen = new Collector();
+          await consumer.subscribe({ topics: [input] });
+          await consumer.run({ eachBatch: seen.handler() });
+          await seen.until((records) => records.length >= 7 + 8, 'the group to resume at the transaction offsets');
+          expect(firstOffsetByPartition(seen.records)).toEqual(new Map([[0, 3], [1, 2]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'a newer producer with the same transactionalId fences the older one and aborts its open transaction',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-fence') });
+          const transactionalId = uniqueName('conf-fence-producer');
+
+          const older = await connectedProducer(t, { transactionalId });
+          const zombie = await older.transaction();
+          await zombie.send([text(topic, 'k', 'zombie')]);
+
+          const newer = await connectedProducer(t, { transactionalId });
+          const current = await newer.transaction();
+          await current.send([text(topic, 'k', 'current')]);
+          await current.commit();
+
+          const error = await rejectionOf(zombie.commit());
+          expect(error).toBeInstanceOf(TransportError);
+          expect((error as TransportError).code).toBe('TRANSACTION_FAILED');
+          expect((error as TransportError).retriable).toBe(false);
+
+          const seen = await readAll(t, topic, 'read_committed');
+          await seen.until((records) => records.some((r) => str(r.value) === 'current'), "the newer producer's record");
+          expect(values(seen.records)).toEqual(['current']);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers. Every client is disconnected when its test finishes, pass or fail.
+
+async function connectedAdmin(transport: Transport): Promise<TransportAdmin> {
+  const admin = transport.admin();
+  onTestFinished(() => admin.disconnect());
+  await admin.connect();
+  return admin;
+}
+
+async function connectedProducer(transport: Transport, options?: ProducerOptions): Promise<TransportProducer> {
+  const producer = transport.producer(options);
+  onTestFinished(() => producer.disconnect());
+  await producer.connect();
+  return producer;
+}
+
+async function connectedConsumer(transport: Transport, options: ConsumerOptions): Promise<TransportConsumer> {
+  const consumer = transport.consumer({ ...FAST_GROUP, ...options });
+  onTestFinished(() => consumer.disconnect());
+  await consumer.connect();
+  return consumer;
+}
+
+async function createTopic(admin: TransportAdmin, spec: TopicSpec): Promise<string> {
+  await admin.createTopics([spec]);
+  return spec.topic;
+}
+
+/** A group member that commits each batch before recording it, and notes its rebalance callbacks. */
+async function startMember(transport: Transport, groupId: string, topic: string) {
+  const consumer = await connectedConsumer(transport, { groupId });
+  const seen = new Collector();
+  const assigned: TopicPartition[] = [];
+  const revoked: TopicPartition[] = [];
+  const options: ConsumerRunOptions = {
+    eachBatch: async (batch, context) => {
+      const last = batch.records[batch.records.length - 1];
+      if (last !== undefined) await consumer.commit([{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }]);
+      await seen.handler()(batch, context);
+    },
+    onAssigned: (partitions) => {
+      assigned.push(...partitions);
+    },
+    onRevoked: (partitions) => {
+      revoked.push(...partitions);
+    },
+  };
+  await consumer.subscribe({ topics: [topic] });
+  await consumer.run(options);
+  return { consumer, seen, assigned, revoked };
+}
+
+/** A fresh group reading the whole topic with the given isolation level. */
+async function readAll(transport: Transport, topic: string, isolationLevel: 'read_committed' | 'read_uncommitted'): Promise<Collector> {
+  const consumer = await connectedConsumer(transport, { groupId: uniqueName('conf-reader'), isolationLevel });
+  const seen = new Collector();
+  await consumer.subscribe({ topics: [topic] });
+  await consumer.run({ eachBatch: seen.handler() });
+  return seen;
+}
+
+/** Gathers what a consumer delivers and lets a test await a condition on it, event-driven. */
+class Collector {
+  readonly records: IncomingRecord[] = [];
+  readonly batches: ConsumedBatch[] = [];
+  private readonly waiters = new Set<() => void>();
+
+  handler(): (batch: ConsumedBatch, context: BatchContext) => Promise<void> {
+    return async (batch) => {
+      this.batches.push(batch);
+      this.records.push(...batch.records);
+      for (const waiter of this.waiters) waiter();
+    };
+  }
+
+  /** Resolves once `done(records)` holds; rejects after the deadline saying what was awaited and what arrived. */
+  until(done: (records: readonly IncomingRecord[]) => boolean, what: string, timeoutMs = CONDITION_TIMEOUT_MS): Promise<void> {
+    if (done(this.records)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        if (!done(this.records)) return;
+        this.waiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${this.records.length} records arrived`));
+      }, timeoutMs);
+      this.waiters.add(check);
+    });
+  }
+}
+
+/**
+ * Re-evaluates `probe` until `done` holds, for state with no event to await (assignments, admin
+ * reads). The pause between probes only spaces the polls; the deadline is what bounds the wait.
+ */
+async function eventually<T>(probe: () => T | Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = CONDITION_TIMEOUT_MS): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${describeValue(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+async function withDeadline<T>(promise: Promise<T>, what: string, timeoutMs = CONDITION_TIMEOUT_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the operation to reject, but it resolved');
+}
+
+function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve: (value: T) => void = () => undefined;
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
+  return { promise, resolve };
+}
+
+function text(topic: string, key: string, value: string): OutgoingRecord {
+  return { topic, key: Buffer.from(key), value: Buffer.from(value) };
+}
+
+/** `count` records `<prefix>-0..` to one partition, keyed by their value. */
+function recordsTo(topic: string, partition: number, prefix: string, count: number): OutgoingRecord[] {
+  return Array.from({ length: count }, (_, i) => ({ ...text(topic, `${prefix}-${i}`, `${prefix}-${i}`), partition }));
+}
+
+function str(bytes: Buffer | null): string {
+  return bytes === null ? '<null>' : bytes.toString('utf8');
+}
+
+function values(records: readonly IncomingRecord[]): string[] {
+  return records.map((r) => str(r.value));
+}
+
+function groupBy<K>(records: readonly IncomingRecord[], keyOf: (record: IncomingRecord) => K): Map<K, IncomingRecord[]> {
+  const groups = new Map<K, IncomingRecord[]>();
+  for (const record of records) {
+    const key = keyOf(record);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [record]);
+    else group.push(record);
+  }
+  return groups;
+}
+
+function firstOffsetByPartition(records: readonly IncomingRecord[]): Map<number, number> {
+  const first = new Map<number, number>();
+  for (const record of records) if (!first.has(record.partition)) first.set(record.partition, record.offset);
+  return first;
+}
+
+function partitionsOf(tps: readonly TopicPartition[]): number[] {
+  return [...new Set(tps.map((tp) => tp.partition))].sort((x, y) => x - y);
+}
+
+function intersect(a: readonly number[], b: readonly number[]): number[] {
+  return a.filter((x) => b.includes(x));
+}
+
+function sameSet(actual: readonly number[], expected: readonly number[]): boolean {
+  const set = new Set(actual);
+  return set.size === expected.length && expected.every((x) => set.has(x));
+}
+
+function describeValue(value: unknown): string {
+  if (value instanceof Map) return JSON.stringify([...value.entries()]);
+  if (value instanceof Set) return JSON.stringify([...value].slice(0, 20));
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
