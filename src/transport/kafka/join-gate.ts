@@ -1,0 +1,60 @@
+/**
+ * A hook that runs before every JoinGroup request of one kafkajs consumer.
+ *
+ * kafkajs has no "partitions revoked" callback: when it learns of a rebalance it emits the
+ * `consumer.rebalancing` instrumentation event (fire and forget) and rejoins at once. A revoke
+ * callback started by that event races the rejoin: its commits either fail (the group moved to a
+ * new generation) or land after the partition's next owner already read the older committed
+ * offset, and the next owner processes the same records again.
+ *
+ * Every (re)join starts with `cluster.findGroupCoordinator`, on the cluster object kafkajs hands to
+ * partition assigners. Wrapping that one method on that one consumer's cluster lets the consumer
+ * finish its revoke, and its commits, while the group still waits for it, as Java's eager protocol
+ * does. kafkajs' `describeGroup` calls the same method; the transport never uses it. If a kafkajs
+ * release changes this shape the hook is not installed and the consumer falls back to revoking on
+ * the instrumentation event alone (callers are told through `installed`).
+ */
+import { PartitionAssigners, type Broker, type PartitionAssigner } from 'kafkajs';
+
+export interface JoinGate {
+  /** kafkajs' round-robin assigner, with the hook installed on the consumer's cluster. */
+  readonly assigner: PartitionAssigner;
+  /** Whether the hook went in; false until kafkajs builds the consumer, and on unknown kafkajs shapes. */
+  installed(): boolean;
+}
+
+/**
+ * Builds the assigner for `kafka.consumer({ partitionAssigners: [gate.assigner] })`.
+ *
+ * @param beforeJoin runs before each JoinGroup; kafkajs waits for it, at most `maxWaitMs`.
+ */
+export function createJoinGate(beforeJoin: () => Promise<void>, maxWaitMs: number): JoinGate {
+  let installed = false;
+  const assigner: PartitionAssigner = (config) => {
+    const cluster = config.cluster as { findGroupCoordinator?: unknown };
+    const original = cluster.findGroupCoordinator;
+    if (typeof original === 'function') {
+      const findGroupCoordinator = original as (group: { groupId: string }) => Promise<Broker>;
+      cluster.findGroupCoordinator = async (group: { groupId: string }): Promise<Broker> => {
+        await waitAtMost(beforeJoin(), maxWaitMs);
+        return findGroupCoordinator.call(config.cluster, group);
+      };
+      installed = true;
+    }
+    return PartitionAssigners.roundRobin(config);
+  };
+  return { assigner, installed: () => installed };
+}
+
+/** Waits for `work` but never longer than `ms`: the member must rejoin before the group gives up on it. */
+async function waitAtMost(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  try {
+    await Promise.race([work.catch(() => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The transport's producer over kafkajs: one `sendBatch` per `send` (kafkajs splits it into one
+ * Produce request per leader broker), acks from all in-sync replicas and idempotence by default,
+ * and keys partitioned with kafkajs' Java-compatible murmur2 partitioner, the same algorithm the
+ * memory transport uses, so a key lands on the same partition on both.
+ */
+import { Partitioners, type Producer } from 'kafkajs';
+import { ConfigError, TransportError } from '../../errors/streams-error.ts';
+import type { OutgoingRecord, ProducerOptions, TransportProducer, TransportTransaction } from '../transport.ts';
+import { wrapKafkaError } from './errors.ts';
+import { KafkaTransaction } from './kafka-transaction.ts';
+import type { ResolvedKafkaOptions } from './options.ts';
+import { describeRecords, recordsContext, toTopicMessages } from './records.ts';
+import { requestListener } from './request-events.ts';
+
+const ACKS = { all: -1, leader: 1, none: 0 } as const;
+
+interface ProducerSettings {
+  readonly clientId: string;
+  readonly idempotent: boolean;
+  readonly acks: (typeof ACKS)[keyof typeof ACKS];
+  readonly transactionalId: string | undefined;
+}
+
+export class KafkaProducer implements TransportProducer {
+  private readonly producer: Producer;
+  private readonly settings: ProducerSettings;
+  private readonly redact: (text: string) => string;
+
+  /** @throws ConfigError when the options contradict each other (e.g. idempotence without acks from all). */
+  constructor(shared: ResolvedKafkaOptions, options: ProducerOptions = {}) {
+    this.settings = settle(options, shared.clientId);
+    this.redact = shared.redact;
+    const { idempotent, transactionalId } = this.settings;
+    this.producer = shared.kafka(this.settings.clientId).producer({
+      createPartitioner: Partitioners.DefaultPartitioner,
+      idempotent,
+      // kafkajs hands out sequence numbers per request; one request in flight per broker keeps them
+      // in order, which idempotence and transactions depend on.
+      ...(idempotent ? { maxInFlightRequests: 1 } : {}),
+      ...(transactionalId === undefined ? {} : { transactionalId }),
+      // Topics are created on purpose (admin or topology set-up), never by a typo in a sink name.
+      allowAutoTopicCreation: false,
+    });
+    if (shared.onRequest !== undefined) {
+      this.producer.on(this.producer.events.REQUEST, requestListener('producer', shared.onRequest));
+    }
+  }
+
+  async connect(): Promise<void> {
+    try {
+      await this.producer.connect();
+    } catch (error) {
+      throw wrapKafkaError(error, `connect of producer "${this.settings.clientId}"`, { redact: this.redact });
+    }
+  }
+
+  /** Writes all records with one kafkajs `sendBatch` and resolves once every broker acknowledged. */
+  async send(records: readonly OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    try {
+      await this.producer.sendBatch({ acks: this.settings.acks, topicMessages: toTopicMessages(records) });
+    } catch (error) {
+      throw wrapKafkaError(error, `send of ${describeRecords(records)}`, {
+        context: recordsContext(records),
+        redact: this.redact,
+      });
+    }
+  }
+
+  /** Begins a kafkajs transaction; one at a time, and only with a `transactionalId`. */
+  async transaction(): Promise<TransportTransaction> {
+    const { transactionalId } = this.settings;
+    if (transactionalId === undefined) {
+      throw new TransportError('transaction() needs a producer created with a transactionalId', { code: 'TRANSACTION_FAILED' });
+    }
+    try {
+      return new KafkaTransaction(await this.producer.transaction(), transactionalId, this.redact);
+    } catch (error) {
+      throw wrapKafkaError(error, `begin of transaction "${transactionalId}"`, { code: 'TRANSACTION_FAILED', redact: this.redact });
+    }
+  }
+
+  async disconnect(): Promise<void> {
+    try {
+      await this.producer.disconnect();
+    } catch (error) {
+      throw wrapKafkaError(error, `disconnect of producer "${this.settings.clientId}"`, { redact: this.redact });
+    }
+  }
+}
+
+function settle(options: ProducerOptions, defaultClientId: string): ProducerSettings {
+  const acks = options.acks ?? 'all';
+  if (!Object.hasOwn(ACKS, acks)) throw new ConfigError(`producer option "acks" must be all, leader or none, got ${JSON.stringify(acks)}`);
+  const transactional = options.transactionalId !== undefined;
+  if (transactional && options.idempotent === false) {
+    throw new ConfigError('producer option "idempotent" cannot be false with a "transactionalId": Kafka transactions are idempotent');
+  }
+  const idempotent = options.idempotent ?? true;
+  if (idempotent && acks !== 'all') {
+    throw new ConfigError(`producer option "acks" is "${acks}" but an idempotent producer needs "all"; set "idempotent: false" to trade it away`);
+  }
+  if (transactional && options.transactionalId === '') {
+    throw new ConfigError('producer option "transactionalId" must not be empty');
+  }
+  return { clientId: options.clientId ?? defaultClientId, idempotent, acks: ACKS[acks], transactionalId: options.transactionalId };
+}

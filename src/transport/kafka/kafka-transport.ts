@@ -1,0 +1,45 @@
+/**
+ * The transport over a real Kafka cluster, through kafkajs. This folder is the only place in the
+ * engine that imports kafkajs.
+ */
+import type { ConsumerOptions, ProducerOptions, Transport } from '../transport.ts';
+import { KafkaAdmin } from './kafka-admin.ts';
+import { KafkaConsumer } from './kafka-consumer.ts';
+import { KafkaProducer } from './kafka-producer.ts';
+import { resolveKafkaOptions, type KafkaTransportOptions, type ResolvedKafkaOptions } from './options.ts';
+
+/**
+ * A `Transport` on Kafka: like a plug socket that real brokers fit into, where the memory
+ * transport is the battery pack. Building it connects nothing; clients connect on `connect()`.
+ *
+ * @example
+ * const transport = new KafkaTransport({ brokers: ['127.0.0.1:9092'], clientId: 'ratings-enrichment' });
+ * const producer = transport.producer();
+ * await producer.connect();
+ * await producer.send([{ topic: 'ratings', key: Buffer.from('r-1'), value: Buffer.from('{}') }]);
+ *
+ * @throws ConfigError when the options cannot work (no brokers, unknown SASL mechanism, ...).
+ */
+export class KafkaTransport implements Transport {
+  readonly kind = 'kafka';
+  private readonly shared: ResolvedKafkaOptions;
+
+  constructor(options: KafkaTransportOptions) {
+    this.shared = resolveKafkaOptions(options);
+  }
+
+  /** A new admin client. */
+  admin(): KafkaAdmin {
+    return new KafkaAdmin(this.shared);
+  }
+
+  /** A new producer: idempotent with acks from all replicas unless the options say otherwise. */
+  producer(options: ProducerOptions = {}): KafkaProducer {
+    return new KafkaProducer(this.shared, options);
+  }
+
+  /** A new group consumer reading read_committed unless the options say otherwise. */
+  consumer(options: ConsumerOptions): KafkaConsumer {
+    return new KafkaConsumer(this.shared, options);
+  }
+}

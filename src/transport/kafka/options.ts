@@ -1,0 +1,143 @@
+/**
+ * How a `KafkaTransport` reaches the cluster, checked once when it is built, and turned into the
+ * kafkajs client configuration. Secrets (SASL passwords, TLS key passphrases) are collected here so
+ * that logs and error messages can scrub them.
+ */
+import type { ConnectionOptions } from 'node:tls';
+import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { ConfigError } from '../../errors/streams-error.ts';
+import { redactSecrets } from '../../errors/redact.ts';
+import { createLogCreator } from './logging.ts';
+
+/** SASL over username and password; `oauthbearer` and AWS IAM are not wired yet. */
+export interface KafkaSaslOptions {
+  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  readonly username: string;
+  readonly password: string;
+}
+
+export type KafkaLogLevelName = 'nothing' | 'error' | 'warn' | 'info' | 'debug';
+
+/** One request a kafkajs client sent to a broker: enough for request counters and latency metrics. */
+export interface KafkaRequestEvent {
+  readonly client: 'producer' | 'consumer' | 'admin';
+  readonly clientId: string;
+  /** The Kafka protocol API, e.g. `Produce`, `Fetch`, `OffsetCommit`. */
+  readonly apiName: string;
+  readonly broker: string;
+  readonly durationMs: number;
+}
+
+export interface KafkaTransportOptions {
+  /** Bootstrap servers as `host:port`. */
+  readonly brokers: readonly string[];
+  /** Default `rating-streams`; producer and consumer options may override it per client. */
+  readonly clientId?: string;
+  /** `true` for TLS with the system's CAs, or Node's TLS options. */
+  readonly ssl?: boolean | ConnectionOptions;
+  readonly sasl?: KafkaSaslOptions;
+  /** Default 1000 (kafkajs' default). */
+  readonly connectionTimeoutMs?: number;
+  /** Default `warn`: kafkajs logs at WARN and above reach `writeLog`. */
+  readonly logLevel?: KafkaLogLevelName;
+  /** Where log lines (one JSON object each, no trailing newline) go; default standard error. */
+  readonly writeLog?: (line: string) => void;
+  /** Called for every request a client of this transport sends, e.g. to feed metrics. */
+  readonly onRequest?: (event: KafkaRequestEvent) => void;
+}
+
+/** The validated options plus what every client built from them shares. */
+export interface ResolvedKafkaOptions {
+  readonly clientId: string;
+  readonly redact: (text: string) => string;
+  readonly onRequest: ((event: KafkaRequestEvent) => void) | undefined;
+  /** A kafkajs client for `clientId`; kafkajs fixes the client id per `Kafka` instance. */
+  kafka(clientId: string): Kafka;
+}
+
+const LOG_LEVELS: Readonly<Record<KafkaLogLevelName, KafkaLogLevel>> = {
+  nothing: KafkaLogLevel.NOTHING,
+  error: KafkaLogLevel.ERROR,
+  warn: KafkaLogLevel.WARN,
+  info: KafkaLogLevel.INFO,
+  debug: KafkaLogLevel.DEBUG,
+};
+
+const SASL_MECHANISMS: ReadonlySet<string> = new Set(['plain', 'scram-sha-256', 'scram-sha-512']);
+
+/**
+ * Checks the options and prepares the shared kafkajs configuration.
+ *
+ * @throws ConfigError naming the first option that cannot work.
+ */
+export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKafkaOptions {
+  validate(options);
+  const secrets = collectSecrets(options);
+  const redact = (text: string): string => redactSecrets(text, secrets);
+  const level = LOG_LEVELS[options.logLevel ?? 'warn'];
+  const writeLog = options.writeLog ?? ((line: string) => void process.stderr.write(`${line}\n`));
+  const logCreator = createLogCreator({ write: writeLog, redact });
+  const clients = new Map<string, Kafka>();
+
+  const base: Omit<KafkaConfig, 'clientId'> = {
+    brokers: [...options.brokers],
+    ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
+    ...(options.sasl === undefined ? {} : { sasl: toKafkaSasl(options.sasl) }),
+    ...(options.connectionTimeoutMs === undefined ? {} : { connectionTimeout: options.connectionTimeoutMs }),
+    logLevel: level,
+    logCreator,
+  };
+
+  return {
+    clientId: options.clientId ?? 'rating-streams',
+    redact,
+    onRequest: options.onRequest,
+    kafka(clientId: string): Kafka {
+      let kafka = clients.get(clientId);
+      if (kafka === undefined) {
+        kafka = new Kafka({ ...base, clientId });
+        clients.set(clientId, kafka);
+      }
+      return kafka;
+    },
+  };
+}
+
+function validate(options: KafkaTransportOptions): void {
+  if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
+    throw new ConfigError('KafkaTransport option "brokers" must list at least one host:port');
+  }
+  for (const broker of options.brokers) {
+    if (typeof broker !== 'string' || !/^[^:\s]+:\d+$/.test(broker)) {
+      throw new ConfigError(`KafkaTransport option "brokers" has an entry that is not host:port: ${JSON.stringify(broker)}`);
+    }
+  }
+  if (options.sasl !== undefined && !SASL_MECHANISMS.has(options.sasl.mechanism)) {
+    throw new ConfigError(
+      `KafkaTransport option "sasl.mechanism" must be one of ${[...SASL_MECHANISMS].join(', ')}, got ${JSON.stringify(options.sasl.mechanism)}`,
+    );
+  }
+  if (options.logLevel !== undefined && !Object.hasOwn(LOG_LEVELS, options.logLevel)) {
+    throw new ConfigError(`KafkaTransport option "logLevel" must be one of ${Object.keys(LOG_LEVELS).join(', ')}`);
+  }
+  const timeout = options.connectionTimeoutMs;
+  if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) {
+    throw new ConfigError('KafkaTransport option "connectionTimeoutMs" must be a positive number of milliseconds');
+  }
+}
+
+function toKafkaSasl(sasl: KafkaSaslOptions): SASLOptions {
+  return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password };
+}
+
+/** Every string in the options that must never be printed. */
+function collectSecrets(options: KafkaTransportOptions): string[] {
+  const secrets: string[] = [];
+  if (options.sasl !== undefined) secrets.push(options.sasl.password);
+  if (typeof options.ssl === 'object') {
+    const { passphrase, key } = options.ssl;
+    if (typeof passphrase === 'string') secrets.push(passphrase);
+    if (typeof key === 'string') secrets.push(key);
+  }
+  return secrets.filter((secret) => secret.length > 0);
+}
