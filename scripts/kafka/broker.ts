@@ -290,9 +290,10 @@ export async function brokerAnswers(bootstrap: string, timeoutMs = 3_000): Promi
 
 export interface StartResult {
   readonly bootstrap: string;
-  /** False when this call started the broker; true when one from an earlier call was running. */
+  /** False when this call started the broker; true when one was already answering. */
   readonly alreadyRunning: boolean;
-  readonly pid: number;
+  /** Undefined when the broker answering was not started by this script. */
+  readonly pid: number | undefined;
 }
 
 /** Starts the broker unless the one this script started earlier still runs. */
@@ -303,6 +304,10 @@ export async function startBroker(options: BrokerOptions): Promise<StartResult> 
   if (existing !== undefined && isAlive(existing)) {
     await waitUntilAnswering(options, existing);
     return { bootstrap, alreadyRunning: true, pid: existing };
+  }
+  if (!(await portIsFree(options.port)) && (await brokerAnswers(bootstrap))) {
+    options.log(`a Kafka broker this script did not start already answers on ${bootstrap}; using it`);
+    return { bootstrap, alreadyRunning: true, pid: undefined };
   }
   for (const port of [options.port, options.controllerPort]) {
     if (!(await portIsFree(port))) {

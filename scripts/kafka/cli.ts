@@ -53,7 +53,7 @@ async function main(): Promise<number> {
     case 'start': {
       const started = await startBroker(options);
       const how = started.alreadyRunning ? 'already running' : 'started';
-      process.stderr.write(`[kafka] ${how}: Kafka ${options.version}, pid ${started.pid}\n`);
+      process.stderr.write(`[kafka] ${how}: Kafka ${options.version}${started.pid === undefined ? '' : `, pid ${started.pid}`}\n`);
       // The bootstrap address alone on stdout, so scripts can capture it.
       process.stdout.write(`${started.bootstrap}\n`);
       return 0;
