@@ -19,6 +19,10 @@ if (!Number.isFinite(intervalMs) || intervalMs < 0) throw new Error(`--interval-
 const logger = defaultLogger('rating-alerts');
 const brokers = process.env['KAFKA_BROKERS'];
 const transport: Transport = brokers ? new KafkaTransport({ brokers: brokers.split(','), clientId: 'rating-alerts' }) : new MemoryTransport();
+const admin = transport.admin();
+await admin.connect();
+await admin.createTopics(['ratings', 'ratings_invalid', 'rating_alerts'].map((topic) => ({ topic, partitions: 3 })));
+await admin.disconnect();
 const app = new StreamsApp(ratingAlerts(), { applicationId: 'rating-alerts', transport, logger });
 app.stopOnSignals();
 

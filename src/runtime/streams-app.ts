@@ -48,6 +48,11 @@ export interface StreamsAppOptions {
   readonly deadLetterTopic?: string;
   /** Default 4. */
   readonly partitionsConsumedConcurrently?: number;
+  /**
+   * Failed transactions in a row after which the app stops (state `failed`); before that, each
+   * failure drops the uncommitted work and re-reads from the last commit. Default 5.
+   */
+  readonly maxTransactionRetries?: number;
   /** Stable id of this instance; names its transactional producer. Default `instance-<pid>`. */
   readonly instanceId?: string;
   readonly producerBatch?: BatchingOptions;
@@ -81,6 +86,8 @@ export class StreamsApp {
   private failure: Error | undefined;
   private stopped: Promise<void> | undefined;
   private readonly stateListeners = new Set<(state: AppState) => void>();
+  private recovering = false;
+  private failedTransactions = 0;
 
   constructor(
     readonly topology: Topology,
@@ -134,16 +141,20 @@ export class StreamsApp {
     if (this.stateValue !== 'created') throw new ConfigError(`start() called in state ${this.stateValue}; an app starts once`);
     this.setState('starting');
     try {
-      await this.createInternalTopics();
+      await this.prepareTopics();
       await this.openOutput();
       await this.startConsumer();
-      this.commitTimer = setInterval(() => void this.commit(), this.options.commitIntervalMs ?? (this.exactlyOnce ? 100 : 1000));
+      this.startCommitTimer();
       this.setState('running');
     } catch (error) {
       this.failure = toError(error);
       await this.shutdown('failed');
       throw error;
     }
+  }
+
+  private startCommitTimer(): void {
+    this.commitTimer = setInterval(() => void this.commit(), this.options.commitIntervalMs ?? (this.exactlyOnce ? 100 : 1000));
   }
 
   /** Stops intake, lets in-flight records finish, commits and leaves the group. Safe to call twice. */
@@ -167,16 +178,28 @@ export class StreamsApp {
     return `${this.options.applicationId}-${topic}`;
   }
 
-  private async createInternalTopics(): Promise<void> {
+  /**
+   * Checks that the topics the topology reads and writes exist (the Kafka transport never creates
+   * topics implicitly, so a missing one would otherwise stall the app), then creates the internal
+   * repartition topics and the dead-letter topic.
+   */
+  private async prepareTopics(): Promise<void> {
     const admin = this.options.transport.admin();
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
-      const inputs = this.topology.sources().filter((s) => !s.internal);
-      let widest = 1;
-      for (const source of inputs) {
-        if (existing.has(source.topic)) widest = Math.max(widest, await admin.partitionCount(source.topic));
+      const external = [
+        ...this.topology.sources().filter((s) => !s.internal).map((s) => s.topic),
+        ...this.topology.sinks().flatMap((sink) => (sink.sink === 'topic' && !sink.internal ? [sink.topic] : [])),
+      ];
+      const missing = [...new Set(external.filter((topic) => !existing.has(topic)))];
+      if (missing.length > 0) {
+        throw new ConfigError(
+          `topics ${missing.join(', ')} do not exist; create them before starting ${this.options.applicationId} (the app creates only its internal topics and ${this.deadLetterTopic})`,
+        );
       }
+      let widest = 1;
+      for (const source of this.topology.sources().filter((s) => !s.internal)) widest = Math.max(widest, await admin.partitionCount(source.topic));
       const internal = this.topology
         .sinks()
         .flatMap((sink) => (sink.sink === 'topic' && sink.internal ? [sink] : []))
@@ -254,11 +277,11 @@ export class StreamsApp {
   }
 
   private running(context: BatchContext): boolean {
-    return context.isRunning() && (this.stateValue === 'running' || this.stateValue === 'starting');
+    return context.isRunning() && !this.recovering && (this.stateValue === 'running' || this.stateValue === 'starting');
   }
 
   private async onBatch(batch: ConsumedBatch, context: BatchContext): Promise<void> {
-    if (this.stateValue !== 'running' && this.stateValue !== 'starting') return;
+    if ((this.stateValue !== 'running' && this.stateValue !== 'starting') || this.recovering) return;
     const task = this.taskFor(batch.topic, batch.partition);
     publish({ type: 'records.in', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, count: batch.records.length });
     let sinceHeartbeat = 0;
@@ -352,12 +375,45 @@ export class StreamsApp {
       if (offsets.length > 0) await transaction.sendOffsets({ groupId: this.options.applicationId, offsets });
       await transaction.commit();
       this.markCommitted(offsets);
+      this.failedTransactions = 0;
       if (records.length > 0) publish({ type: 'records.written', app: this.options.applicationId, count: records.length });
     } catch (error) {
       await transaction?.abort().catch(() => undefined);
       // The records of this transaction are gone and their inputs counted as done: the only safe
       // way on is to read again from the last committed offsets.
-      void this.fail(new StreamsError(`transaction failed: ${toError(error).message}`, { code: 'TRANSACTION_FAILED', cause: error, retriable: true }));
+      void this.recover(new StreamsError(`transaction failed: ${toError(error).message}`, { code: 'TRANSACTION_FAILED', cause: error, retriable: true }));
+    }
+  }
+
+  /**
+   * After a failed transaction: drops everything since the last commit, then reads again from the
+   * committed offsets with a new consumer and a new transactional producer (which also fences any
+   * zombie with the same id), backing off between attempts.
+   */
+  private async recover(error: StreamsError): Promise<void> {
+    if (this.recovering || this.stateValue !== 'running') return;
+    this.failedTransactions += 1;
+    publish({ type: 'error', app: this.options.applicationId, error });
+    if (this.failedTransactions > (this.options.maxTransactionRetries ?? 5)) {
+      await this.fail(error);
+      return;
+    }
+    this.recovering = true;
+    this.logger.warn({ err: error, attempt: this.failedTransactions }, 'transaction failed; re-reading from the last committed offsets');
+    if (this.commitTimer) clearInterval(this.commitTimer);
+    for (const key of [...this.tasks.keys()]) this.closeTask(key);
+    (this.output as TransactionalOutput).discard();
+    try {
+      await this.consumer?.disconnect();
+      await this.producer?.disconnect().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 200 * 2 ** (this.failedTransactions - 1))));
+      await this.openOutput();
+      this.recovering = false;
+      await this.startConsumer();
+      this.startCommitTimer();
+    } catch (recoveryError) {
+      this.recovering = false;
+      await this.fail(new StreamsError(`recovering from a failed transaction failed: ${toError(recoveryError).message}`, { code: 'TRANSACTION_FAILED', cause: recoveryError }));
     }
   }
 

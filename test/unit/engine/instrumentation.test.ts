@@ -8,7 +8,7 @@ describe('runtime instrumentation', () => {
   it('publishes records in/out per node, commits, dead letters and state changes on one channel', async () => {
     const transport = new MemoryTransport();
     const input = uniqueName('in');
-    await createTopics(transport, [{ topic: input }]);
+    await createTopics(transport, [{ topic: input }, { topic: 'doubled' }]);
     await produce(transport, [
       { topic: input, key: Buffer.from('a'), value: Buffer.from('1') },
       { topic: input, key: Buffer.from('b'), value: Buffer.from('not json') },
