@@ -18,16 +18,16 @@ import type {
   BatchContext,
   ConsumedBatch,
   TopicPartition,
-  TopicPartitionOffset,
   Transport,
   TransportConsumer,
   TransportProducer,
 } from '../transport/transport.ts';
 import { BatchingOutput, type BatchingOptions } from './batching-output.ts';
+import { CommitCoordinator, tpKey } from './commit-coordinator.ts';
 import { ErrorRouter, type ErrorPolicies } from './error-router.ts';
 import { InFlightGate } from './in-flight-gate.ts';
 import { publish, type AppState } from './instrumentation.ts';
-import type { Origin, PartitionProgress } from './lineage.ts';
+import type { PartitionProgress } from './lineage.ts';
 import { defaultLogger, type Logger } from './logger.ts';
 import type { RecordOutput } from './record-output.ts';
 import { Task } from './task.ts';
@@ -67,14 +67,12 @@ export interface StreamsAppOptions {
   readonly consumer?: { readonly sessionTimeoutMs?: number; readonly heartbeatIntervalMs?: number; readonly rebalanceTimeoutMs?: number };
 }
 
-const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 export class StreamsApp {
   private stateValue: AppState = 'created';
   private readonly logger: Logger;
   private readonly gate: InFlightGate;
   private readonly tasks = new Map<string, Task>();
-  private readonly committed = new Map<string, number>();
   private readonly exactlyOnce: boolean;
   private readonly deadLetterTopic: string;
   private consumer: TransportConsumer | undefined;
@@ -82,12 +80,11 @@ export class StreamsApp {
   private output: RecordOutput | undefined;
   private errors: ErrorRouter | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
-  private committing: Promise<void> = Promise.resolve();
   private failure: Error | undefined;
   private stopped: Promise<void> | undefined;
   private readonly stateListeners = new Set<(state: AppState) => void>();
   private recovering = false;
-  private failedTransactions = 0;
+  private readonly commits: CommitCoordinator;
 
   constructor(
     readonly topology: Topology,
@@ -102,6 +99,16 @@ export class StreamsApp {
     this.exactlyOnce = options.processingGuarantee === 'exactly-once';
     this.deadLetterTopic = options.deadLetterTopic ?? `${options.applicationId}-dlq`;
     this.logger = (options.logger ?? defaultLogger('streams')).child({ app: options.applicationId });
+    this.commits = new CommitCoordinator({
+      app: options.applicationId,
+      logger: this.logger,
+      exactlyOnce: this.exactlyOnce,
+      tasks: () => this.tasks.values(),
+      consumer: () => this.consumer,
+      producer: () => this.producer,
+      output: () => this.output,
+      onTransactionFailed: (error) => void this.recover(error),
+    });
   }
 
   get applicationId(): string {
@@ -318,71 +325,12 @@ export class StreamsApp {
     this.gate.remove(task.progress.inFlight);
     task.close();
     this.tasks.delete(key);
-    this.committed.delete(key);
+    this.commits.forget(key);
   }
 
   /** Commits every open task's progress; one commit runs at a time. */
   commit(): Promise<void> {
-    this.committing = this.committing.then(() => (this.exactlyOnce ? this.commitTransaction() : this.commitOffsets()));
-    return this.committing;
-  }
-
-  private pendingOffsets(): TopicPartitionOffset[] {
-    const offsets: TopicPartitionOffset[] = [];
-    for (const [key, task] of this.tasks) {
-      const next = task.progress.committable();
-      if (task.isClosed || next === undefined || next <= (this.committed.get(key) ?? -1)) continue;
-      offsets.push({ topic: task.topic, partition: task.partition, offset: next });
-    }
-    return offsets;
-  }
-
-  private markCommitted(offsets: readonly TopicPartitionOffset[]): void {
-    for (const { topic, partition, offset } of offsets) this.committed.set(tpKey(topic, partition), offset);
-    publish({ type: 'commit', app: this.options.applicationId, offsets });
-  }
-
-  private async commitOffsets(): Promise<void> {
-    const offsets = this.pendingOffsets();
-    if (offsets.length === 0 || !this.consumer) return;
-    try {
-      await this.consumer.commit(offsets);
-      this.markCommitted(offsets);
-    } catch (error) {
-      // The offsets stay pending and go with the next commit; if the partitions moved, their new
-      // owner re-reads from the last commit, which repeats work but loses nothing.
-      this.logger.warn({ err: toError(error) }, 'commit failed; will retry');
-      publish({ type: 'commit.failed', app: this.options.applicationId, error: toError(error) });
-    }
-  }
-
-  private async commitTransaction(): Promise<void> {
-    const output = this.output as TransactionalOutput;
-    const producer = this.producer;
-    if (!producer) return;
-    const offsets = this.pendingOffsets();
-    const limits = new Map(offsets.map((o) => [tpKey(o.topic, o.partition), o.offset]));
-    const committable = (origin: Origin) => {
-      const key = tpKey(origin.progress.topic, origin.progress.partition);
-      return origin.offset < (limits.get(key) ?? this.committed.get(key) ?? -1);
-    };
-    const records = output.takeCommittable(committable);
-    if (offsets.length === 0 && records.length === 0) return;
-    let transaction;
-    try {
-      transaction = await producer.transaction();
-      if (records.length > 0) await transaction.send(records);
-      if (offsets.length > 0) await transaction.sendOffsets({ groupId: this.options.applicationId, offsets });
-      await transaction.commit();
-      this.markCommitted(offsets);
-      this.failedTransactions = 0;
-      if (records.length > 0) publish({ type: 'records.written', app: this.options.applicationId, count: records.length });
-    } catch (error) {
-      await transaction?.abort().catch(() => undefined);
-      // The records of this transaction are gone and their inputs counted as done: the only safe
-      // way on is to read again from the last committed offsets.
-      void this.recover(new StreamsError(`transaction failed: ${toError(error).message}`, { code: 'TRANSACTION_FAILED', cause: error, retriable: true }));
-    }
+    return this.commits.commit();
   }
 
   /**
@@ -392,21 +340,21 @@ export class StreamsApp {
    */
   private async recover(error: StreamsError): Promise<void> {
     if (this.recovering || this.stateValue !== 'running') return;
-    this.failedTransactions += 1;
+    const attempt = this.commits.failedTransactions;
     publish({ type: 'error', app: this.options.applicationId, error });
-    if (this.failedTransactions > (this.options.maxTransactionRetries ?? 5)) {
+    if (attempt > (this.options.maxTransactionRetries ?? 5)) {
       await this.fail(error);
       return;
     }
     this.recovering = true;
-    this.logger.warn({ err: error, attempt: this.failedTransactions }, 'transaction failed; re-reading from the last committed offsets');
+    this.logger.warn({ err: error, attempt }, 'transaction failed; re-reading from the last committed offsets');
     if (this.commitTimer) clearInterval(this.commitTimer);
     for (const key of [...this.tasks.keys()]) this.closeTask(key);
     (this.output as TransactionalOutput).discard();
     try {
       await this.consumer?.disconnect();
       await this.producer?.disconnect().catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 200 * 2 ** (this.failedTransactions - 1))));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 200 * 2 ** (attempt - 1))));
       await this.openOutput();
       this.recovering = false;
       await this.startConsumer();
