@@ -23,6 +23,24 @@ async function until(condition: () => boolean, timeoutMs: number, what: string):
   }
 }
 
+/** Creates an input topic holding `count` JSON records (and an empty output topic of the same width). */
+async function seedTopics(
+  transport: Transport,
+  options: { readonly partitions: number; readonly count: number; readonly key: (i: number) => string; readonly value: (i: number) => unknown },
+): Promise<{ input: string; output: string }> {
+  const input = uniqueName('in');
+  const output = uniqueName('out');
+  await createTopics(transport, [
+    { topic: input, partitions: options.partitions },
+    { topic: output, partitions: options.partitions },
+  ]);
+  await produce(
+    transport,
+    Array.from({ length: options.count }, (_, i) => ({ topic: input, key: Buffer.from(options.key(i)), value: Buffer.from(JSON.stringify(options.value(i))) })),
+  );
+  return { input, output };
+}
+
 export interface RuntimeConformanceSetup {
   readonly transport: Transport;
 }
@@ -84,17 +102,8 @@ export function defineRuntimeConformance(label: string, setup: () => RuntimeConf
 
     it('loses nothing through filter, flatMap, split, merge and a buffering pipe step, and commits everything', async () => {
       const { transport } = await setup();
-      const input = uniqueName('in');
-      const output = uniqueName('out');
-      await createTopics(transport, [
-        { topic: input, partitions: 2 },
-        { topic: output, partitions: 2 },
-      ]);
       const count = 600;
-      await produce(
-        transport,
-        Array.from({ length: count }, (_, i) => ({ topic: input, key: Buffer.from(`k${i % 17}`), value: Buffer.from(JSON.stringify(i)) })),
-      );
+      const { input, output } = await seedTopics(transport, { partitions: 2, count, key: (i) => `k${i % 17}`, value: (i) => i });
       const app = await startApp(transport, (builder) => {
         const numbers = builder
           .stream<string, number>(input)
@@ -241,17 +250,8 @@ export function defineRuntimeConformance(label: string, setup: () => RuntimeConf
 
     it('exactly-once: outputs and offsets commit together, each output once', async () => {
       const { transport } = await setup();
-      const input = uniqueName('in');
-      const output = uniqueName('out');
-      await createTopics(transport, [
-        { topic: input, partitions: 2 },
-        { topic: output, partitions: 2 },
-      ]);
       const total = 400;
-      await produce(
-        transport,
-        Array.from({ length: total }, (_, i) => ({ topic: input, key: Buffer.from(`k${i % 9}`), value: Buffer.from(JSON.stringify({ id: i })) })),
-      );
+      const { input, output } = await seedTopics(transport, { partitions: 2, count: total, key: (i) => `k${i % 9}`, value: (i) => ({ id: i }) });
       const app = await startApp(transport, (builder) => builder.stream<string, { id: number }>(input).flatMapValues((v) => [v, { id: v.id + total }]).to(output), {
         processingGuarantee: 'exactly-once',
         instanceId: 'eos-0',

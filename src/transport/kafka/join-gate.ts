@@ -15,6 +15,7 @@
  * the instrumentation event alone (callers are told through `installed`).
  */
 import { PartitionAssigners, type Broker, type PartitionAssigner } from 'kafkajs';
+import { waitAtMost } from '../wait-at-most.ts';
 
 export interface JoinGate {
   /** kafkajs' round-robin assigner, with the hook installed on the consumer's cluster. */
@@ -44,17 +45,4 @@ export function createJoinGate(beforeJoin: () => Promise<void>, maxWaitMs: numbe
     return PartitionAssigners.roundRobin(config);
   };
   return { assigner, installed: () => installed };
-}
-
-/** Waits for `work` but never longer than `ms`: the member must rejoin before the group gives up on it. */
-async function waitAtMost(work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  try {
-    await Promise.race([work.catch(() => undefined), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -3,6 +3,7 @@ import type { TopicPartition, TopicPartitionOffset } from '../transport.ts';
 import { assertCommittable } from './offset-validation.ts';
 import { assignPartitions } from './sticky-assignor.ts';
 import { compareTopicPartitions, tpKey } from './topic-partition-key.ts';
+import { waitAtMost } from '../wait-at-most.ts';
 
 /** What a group needs from one of its members to move partitions to and from it. */
 export interface GroupMember {
@@ -137,7 +138,7 @@ export class ConsumerGroup {
         const keep = new Set((target.get(membership.member.memberId) ?? []).map(tpKey));
         const lost = membership.owned.filter((tp) => !keep.has(tpKey(tp)));
         if (lost.length === 0) return;
-        await withTimeout(membership.member.revoke(lost), membership.member.rebalanceTimeoutMs);
+        await waitAtMost(membership.member.revoke(lost), membership.member.rebalanceTimeoutMs);
         membership.owned = membership.owned.filter((tp) => keep.has(tpKey(tp)));
       }),
     );
@@ -159,18 +160,5 @@ export class ConsumerGroup {
     const partitions: TopicPartition[] = [];
     for (const topic of topics) for (let partition = 0; partition < this.partitionsOf(topic); partition++) partitions.push({ topic, partition });
     return partitions;
-  }
-}
-
-/** Resolves when `work` settles or after `ms`, whichever comes first; never rejects. */
-async function withTimeout(work: Promise<void>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  try {
-    await Promise.race([work.catch(() => undefined), timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
