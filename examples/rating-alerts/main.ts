@@ -23,6 +23,16 @@ const admin = transport.admin();
 await admin.connect();
 await admin.createTopics(['ratings', 'ratings_invalid', 'rating_alerts'].map((topic) => ({ topic, partitions: 3 })));
 await admin.disconnect();
+async function endOffsets(topic: string): Promise<Map<number, number>> {
+  const client = transport.admin();
+  await client.connect();
+  try {
+    return await client.endOffsets(topic);
+  } finally {
+    await client.disconnect();
+  }
+}
+
 const app = new StreamsApp(ratingAlerts(), { applicationId: 'rating-alerts', transport, logger });
 app.stopOnSignals();
 
@@ -57,10 +67,11 @@ for (let i = 0; count === 0 || i < count; i++) {
   if (intervalMs > 0) await new Promise((resolve) => setTimeout(resolve, intervalMs));
 }
 await producer.disconnect();
-if (count > 0 && app.state === 'running') {
-  await app.commit();
-  await app.stop();
-}
+if (count > 0 && app.state === 'running') await app.stop();
+// Let the reader catch up with everything the app wrote before reporting.
+const written = [...(await endOffsets('rating_alerts')).values()].reduce((sum, end) => sum + end, 0);
+const deadline = Date.now() + 10_000;
+while (alerts < written && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
 await reader.disconnect();
 logger.info({ ratings: count, alerts, state: app.state }, 'done');
 process.exit(app.state === 'failed' ? 1 : 0);
