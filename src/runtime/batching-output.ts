@@ -105,9 +105,10 @@ export class BatchingOutput implements RecordOutput {
     }
   }
 
+  /** Sends what is waiting once more, without retrying: a closing app must not wait on a broker that is gone. */
   async close(): Promise<void> {
-    await this.flush();
     this.closed = true;
+    await this.flush();
   }
 }
 

@@ -32,6 +32,7 @@ import { defaultLogger, type Logger } from './logger.ts';
 import type { RecordOutput } from './record-output.ts';
 import { Task } from './task.ts';
 import { TransactionalOutput } from './transactional-output.ts';
+import { waitAtMost } from '../transport/wait-at-most.ts';
 
 export interface StreamsAppOptions {
   /** Consumer group id, prefix of internal topics, and the default dead-letter topic `<id>-dlq`. */
@@ -378,25 +379,39 @@ export class StreamsApp {
     return this.stopped;
   }
 
+  /**
+   * Every step is bounded by `shutdownTimeoutMs` (at least a second each), so a broker that is
+   * gone cannot make SIGTERM hang; what could not finish stays uncommitted and is read again.
+   */
   private async runShutdown(final: 'stopped' | 'failed'): Promise<void> {
     const wasRunning = this.stateValue === 'running';
     this.setState('stopping');
     if (this.commitTimer) clearInterval(this.commitTimer);
+    const deadline = Date.now() + (this.options.shutdownTimeoutMs ?? 30_000);
+    const remaining = () => Math.max(1_000, deadline - Date.now());
     const consumer = this.consumer;
     if (consumer) consumer.pause(consumer.assignment());
     if (wasRunning && final === 'stopped') {
-      const flushing = this.output?.flush();
-      const drained = await this.gate.drain(this.options.shutdownTimeoutMs ?? 30_000);
-      await flushing;
+      const drained = await this.gate.drain(remaining());
       if (!drained) this.logger.warn({ inFlight: this.gate.inFlight }, 'shutdown timeout: leaving in-flight records uncommitted');
     }
-    await this.output?.flush();
+    if (this.output) await waitAtMost(this.output.flush(), remaining());
     // A failed transaction left nothing it may commit; everything else commits what is done.
-    if (!(this.failure instanceof StreamsError && this.failure.code === 'TRANSACTION_FAILED')) await this.commit();
+    if (!(this.failure instanceof StreamsError && this.failure.code === 'TRANSACTION_FAILED')) await waitAtMost(this.commit(), remaining());
     for (const key of [...this.tasks.keys()]) this.closeTask(key);
-    await consumer?.disconnect().catch((error: unknown) => this.logger.warn({ err: toError(error) }, 'consumer disconnect failed'));
-    await this.output?.close();
-    await this.producer?.disconnect().catch((error: unknown) => this.logger.warn({ err: toError(error) }, 'producer disconnect failed'));
+    if (consumer) {
+      await waitAtMost(
+        consumer.disconnect().catch((error: unknown) => this.logger.warn({ err: toError(error) }, 'consumer disconnect failed')),
+        remaining(),
+      );
+    }
+    if (this.output) await waitAtMost(this.output.close(), remaining());
+    if (this.producer) {
+      await waitAtMost(
+        this.producer.disconnect().catch((error: unknown) => this.logger.warn({ err: toError(error) }, 'producer disconnect failed')),
+        remaining(),
+      );
+    }
     this.setState(final);
   }
 }

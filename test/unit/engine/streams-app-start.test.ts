@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, MemoryTransport, StreamsApp, StreamsBuilder, silentLogger } from '../../../src/index.ts';
+import { ConfigError, MemoryTransport, StreamsApp, StreamsBuilder, TransportError, silentLogger, type Transport } from '../../../src/index.ts';
 import { createTopics } from '../../support/streams-harness.ts';
 
 function topology() {
@@ -35,3 +35,44 @@ describe('StreamsApp start-up', () => {
     expect(() => new StreamsApp(topology(), { applicationId: 'ok', transport, maxInFlight: 0 })).toThrow(/maxInFlight must be a whole number >= 1/);
   });
 });
+
+describe('StreamsApp shutdown', () => {
+  // A shutdown that waited on the refusing broker forever would hit this test's timeout.
+  it('stops when the broker refuses every write, committing nothing it did not write', { timeout: 20_000 }, async () => {
+    const memory = new MemoryTransport();
+    const transport: Transport = {
+      kind: 'memory-refusing-writes',
+      admin: () => memory.admin(),
+      consumer: (options) => memory.consumer(options),
+      producer: (options) => {
+        const real = memory.producer(options);
+        return {
+          connect: () => real.connect(),
+          disconnect: () => real.disconnect(),
+          transaction: () => real.transaction(),
+          send: async () => {
+            throw new TransportError('broker unavailable', { retriable: true });
+          },
+        };
+      },
+    };
+    await createTopics(transport, [{ topic: 'ratings' }, { topic: 'out' }]);
+    const producer = memory.producer();
+    await producer.connect();
+    await producer.send([{ topic: 'ratings', key: Buffer.from('a'), value: Buffer.from('1') }]);
+    await producer.disconnect();
+    const builder = new StreamsBuilder({ defaultKeySerde: 'string', defaultValueSerde: 'json' });
+    builder.stream('ratings').to('out');
+    const app = new StreamsApp(builder.build(), { applicationId: 'refused', transport, logger: silentLogger(), shutdownTimeoutMs: 300 });
+    await app.start();
+    await until(() => app.inFlight === 1);
+    await app.stop();
+    expect(app.state).toBe('stopped');
+    expect(memory.broker.committed('refused', { topic: 'ratings', partition: 0 })).toBeUndefined();
+    expect(memory.broker.endOffset('out', 0)).toBe(0);
+  });
+});
+
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
