@@ -17,3 +17,28 @@ export function redactSecrets(text: string, extraSecrets: readonly string[] = []
   for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
   return out;
 }
+
+export interface SafeError {
+  readonly type: string;
+  readonly code?: string;
+  readonly message: string;
+  readonly stack?: string;
+  readonly cause?: SafeError;
+}
+
+/**
+ * An error as plain, loggable data: name, code, message, stack and cause, scrubbed. Other
+ * properties are left out on purpose: HTTP client errors carry their request config, headers
+ * (Authorization) included.
+ */
+export function safeError(error: unknown, extraSecrets: readonly string[] = [], depth = 0): SafeError {
+  if (!(error instanceof Error)) return { type: typeof error, message: redactSecrets(String(error), extraSecrets) };
+  const code = (error as { code?: unknown }).code;
+  return {
+    type: error.name,
+    ...(typeof code === 'string' ? { code } : {}),
+    message: redactSecrets(error.message, extraSecrets),
+    ...(error.stack ? { stack: redactSecrets(error.stack, extraSecrets) } : {}),
+    ...(error.cause !== undefined && depth < 3 ? { cause: safeError(error.cause, extraSecrets, depth + 1) } : {}),
+  };
+}

@@ -28,7 +28,7 @@ import { ErrorRouter, type ErrorPolicies } from './error-router.ts';
 import { InFlightGate } from './in-flight-gate.ts';
 import { publish, type AppState } from './instrumentation.ts';
 import type { PartitionProgress } from './lineage.ts';
-import { defaultLogger, type Logger } from './logger.ts';
+import { defaultLogger, redactingLogger, type Logger } from './logger.ts';
 import type { RecordOutput } from './record-output.ts';
 import { Task } from './task.ts';
 import { TransactionalOutput } from './transactional-output.ts';
@@ -99,7 +99,7 @@ export class StreamsApp {
     this.gate = new InFlightGate(maxInFlight);
     this.exactlyOnce = options.processingGuarantee === 'exactly-once';
     this.deadLetterTopic = options.deadLetterTopic ?? `${options.applicationId}-dlq`;
-    this.logger = (options.logger ?? defaultLogger('streams')).child({ app: options.applicationId });
+    this.logger = redactingLogger((options.logger ?? defaultLogger('streams')).child({ app: options.applicationId }), options.secrets ?? []);
     this.commits = new CommitCoordinator({
       app: options.applicationId,
       logger: this.logger,
