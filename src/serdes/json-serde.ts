@@ -64,7 +64,8 @@ function stringify(value: unknown, topic: string): string {
 function parse(data: Buffer, topic: string): unknown {
   let text: string;
   try {
-    text = decodeUtf8Strict(data);
+    // RFC 8259 lets a parser ignore a byte-order mark; JSON.parse would reject it.
+    text = decodeUtf8Strict(data).replace(/^\ufeff/, '');
   } catch (error) {
     throw deserializationFailure(NAME, topic, data, `payload is not valid UTF-8 (${reasonOf(error)})`, error);
   }

@@ -6,14 +6,15 @@
  * would flow downstream looking valid; a serde must fail instead so the record goes to the DLQ.
  */
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF: it is part of the value, and dropping it would break round trips.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** A lone surrogate is a `\p{Cs}` code point; a valid pair forms one astral code point and does not match. */
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
- * Decodes UTF-8, throwing a `TypeError` on invalid bytes (a leading BOM is dropped, as the
- * Encoding standard does).
+ * Decodes UTF-8, throwing a `TypeError` on invalid bytes. A leading U+FEFF is kept: for a string
+ * value it is content, and formats that allow a byte-order mark (JSON) strip it themselves.
  */
 export function decodeUtf8Strict(data: Uint8Array): string {
   return decoder.decode(data);

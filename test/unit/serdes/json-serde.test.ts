@@ -165,3 +165,9 @@ describe('json serde', () => {
     });
   });
 });
+
+describe('json serde and byte-order marks', () => {
+  it('accepts JSON text that starts with a byte-order mark, as RFC 8259 allows', () => {
+    expect(jsonSerde().deserialize(Buffer.from('\ufeff{"a":1}'), 't')).toEqual({ a: 1 });
+  });
+});

@@ -74,3 +74,12 @@ describe('string serde', () => {
     expect(error.message).not.toContain('secret-secret');
   });
 });
+
+describe('string serde and byte-order marks', () => {
+  it('keeps a leading U+FEFF, which the platform decoder would drop by default', () => {
+    const serde = stringSerde();
+    for (const text of ['\ufeff', '\ufeffabc', 'a\ufeff']) {
+      expect(serde.deserialize(serde.serialize(text, 't'), 't')).toBe(text);
+    }
+  });
+});
