@@ -3,7 +3,6 @@
  * kept for assertions, random topics, and waiting on events instead of sleeping.
  */
 import { KafkaTransport, type KafkaTransportOptions } from '../../../src/transport/kafka/index.ts';
-import type { OutgoingRecord } from '../../../src/transport/transport.ts';
 import { kafkaBrokers, uniqueName } from '../../support/services.ts';
 
 export interface TestTransport {
@@ -39,16 +38,7 @@ export async function createTopic(transport: KafkaTransport, partitions = 1, pre
   return topic;
 }
 
-/** Writes records with a throw-away producer. */
-export async function produce(transport: KafkaTransport, records: readonly OutgoingRecord[]): Promise<void> {
-  const producer = transport.producer();
-  await producer.connect();
-  try {
-    await producer.send(records);
-  } finally {
-    await producer.disconnect();
-  }
-}
+export { produce } from '../../support/streams-harness.ts';
 
 export function text(value: string): Buffer {
   return Buffer.from(value, 'utf8');
