@@ -1,4 +1,4 @@
-import { concatMap, from, mergeMap, timer, map } from 'rxjs';
+import { concatMap, from, map, mergeMap, take, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { StreamsBuilder, type KStream } from '../../../src/index.ts';
 import { TopologyTestDriver } from '../../../src/testing/index.ts';
@@ -144,4 +144,23 @@ describe('an input offset is committed only when everything derived from it is d
     await sink.finish(driver, 'c');
     expect(driver.committedOffset('in')).toBe(3);
   });
+
+  it('pipe() operators that end early (take): what they no longer pass on counts as dropped', async () => {
+    const { driver, sink, input } = setup((stream, s) => s.attach(stream.pipe(take(1))));
+    input.pipeInput('k', 'a');
+    input.pipeInput('k', 'b');
+    input.pipeInput('k', 'c');
+    expect(sink.pending).toEqual(['a']);
+    await sink.finish(driver, 'a');
+    expect(driver.committedOffset('in')).toBe(3);
+  });
+
+  it('pipe() operators that emit something other than a derived record: the input is dead-lettered with how to fix it', () => {
+    const { driver, input } = setup((stream, s) => s.attach(stream.pipe(map((r) => ({ value: r.value }) as unknown as typeof r))));
+    input.pipeInput('k', 'a');
+    const [dead] = driver.deadLetters();
+    expect(dead?.error.errorMessage).toMatch(/emitted object; emit records derived with record.withValue\(\)\/withKey\(\) or combineRecords\(\)/);
+    expect(driver.committedOffset('in')).toBe(1);
+  });
 });
+
