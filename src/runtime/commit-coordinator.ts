@@ -5,14 +5,13 @@
  */
 import { StreamsError, toError } from '../errors/streams-error.ts';
 import type { TopicPartitionOffset, TransportConsumer, TransportProducer } from '../transport/transport.ts';
+import { tpKey } from '../transport/topic-partition-key.ts';
 import { publish } from './instrumentation.ts';
 import type { Origin } from './lineage.ts';
 import type { Logger } from './logger.ts';
 import type { RecordOutput } from './record-output.ts';
 import type { Task } from './task.ts';
 import { TransactionalOutput } from './transactional-output.ts';
-
-export const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 export interface CommitCoordinatorDependencies {
   readonly app: string;
@@ -52,14 +51,14 @@ export class CommitCoordinator {
     const offsets: TopicPartitionOffset[] = [];
     for (const task of this.deps.tasks()) {
       const next = task.progress.committable();
-      if (task.isClosed || next === undefined || next <= (this.committed.get(tpKey(task.topic, task.partition)) ?? -1)) continue;
+      if (task.isClosed || next === undefined || next <= (this.committed.get(tpKey(task)) ?? -1)) continue;
       offsets.push({ topic: task.topic, partition: task.partition, offset: next });
     }
     return offsets;
   }
 
   private markCommitted(offsets: readonly TopicPartitionOffset[]): void {
-    for (const { topic, partition, offset } of offsets) this.committed.set(tpKey(topic, partition), offset);
+    for (const tp of offsets) this.committed.set(tpKey(tp), tp.offset);
     publish({ type: 'commit', app: this.deps.app, offsets });
   }
 
@@ -83,9 +82,9 @@ export class CommitCoordinator {
     const producer = this.deps.producer();
     if (!producer || !(output instanceof TransactionalOutput)) return;
     const offsets = this.pendingOffsets();
-    const limits = new Map(offsets.map((o) => [tpKey(o.topic, o.partition), o.offset]));
+    const limits = new Map(offsets.map((o) => [tpKey(o), o.offset]));
     const committable = (origin: Origin) => {
-      const key = tpKey(origin.progress.topic, origin.progress.partition);
+      const key = tpKey(origin.progress);
       return origin.offset < (limits.get(key) ?? this.committed.get(key) ?? -1);
     };
     const records = output.takeCommittable(committable);

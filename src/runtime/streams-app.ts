@@ -13,7 +13,7 @@
  */
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ConfigError, StreamsError, toError } from '../errors/streams-error.ts';
-import type { Topology } from '../topology/topology.ts';
+import { Topology } from '../topology/topology.ts';
 import type {
   BatchContext,
   ConsumedBatch,
@@ -23,7 +23,8 @@ import type {
   TransportProducer,
 } from '../transport/transport.ts';
 import { BatchingOutput, type BatchingOptions } from './batching-output.ts';
-import { CommitCoordinator, tpKey } from './commit-coordinator.ts';
+import { CommitCoordinator } from './commit-coordinator.ts';
+import { tpKey } from '../transport/topic-partition-key.ts';
 import { ErrorRouter, type ErrorPolicies } from './error-router.ts';
 import { InFlightGate } from './in-flight-gate.ts';
 import { publish, type AppState } from './instrumentation.ts';
@@ -182,8 +183,8 @@ export class StreamsApp {
     };
   }
 
-  private internalTopic(topic: string): string {
-    return `${this.options.applicationId}-${topic}`;
+  private topicName(node: { readonly topic: string; readonly internal: boolean }): string {
+    return Topology.topicName(node, this.options.applicationId);
   }
 
   /**
@@ -211,7 +212,7 @@ export class StreamsApp {
       const internal = this.topology
         .sinks()
         .flatMap((sink) => (sink.sink === 'topic' && sink.internal ? [sink] : []))
-        .map((sink) => ({ topic: this.internalTopic(sink.topic), partitions: sink.partitions ?? this.options.internalTopicPartitions ?? widest }));
+        .map((sink) => ({ topic: this.topicName(sink), partitions: sink.partitions ?? this.options.internalTopicPartitions ?? widest }));
       await admin.createTopics([...internal, { topic: this.deadLetterTopic, partitions: 1 }]);
     } finally {
       await admin.disconnect();
@@ -243,7 +244,7 @@ export class StreamsApp {
     const consumer = transport.consumer({ groupId: applicationId, clientId: `${applicationId}-consumer`, ...this.options.consumer });
     this.consumer = consumer;
     await consumer.connect();
-    const topics = this.topology.sources().map((source) => (source.internal ? this.internalTopic(source.topic) : source.topic));
+    const topics = this.topology.sources().map((source) => this.topicName(source));
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
@@ -257,10 +258,10 @@ export class StreamsApp {
   }
 
   private taskFor(topic: string, partition: number): Task {
-    const key = tpKey(topic, partition);
+    const key = tpKey({ topic, partition });
     const existing = this.tasks.get(key);
     if (existing && !existing.isClosed) return existing;
-    const source = this.topology.sources().find((s) => (s.internal ? this.internalTopic(s.topic) : s.topic) === topic);
+    const source = this.topology.sources().find((s) => this.topicName(s) === topic);
     if (!source) throw new StreamsError(`no source reads topic ${topic}`, { code: 'TOPOLOGY_INVALID' });
     const task = new Task(
       {
@@ -269,7 +270,7 @@ export class StreamsApp {
         output: this.output as RecordOutput,
         errors: this.errors as ErrorRouter,
         scheduler: this.options.scheduler ?? asyncScheduler,
-        topicName: (node) => (node.internal ? this.internalTopic(node.topic) : node.topic),
+        topicName: (node) => this.topicName(node),
         progressListener: { onComplete: (progress) => this.onComplete(progress) },
       },
       source.name,
@@ -317,7 +318,7 @@ export class StreamsApp {
     publish({ type: 'rebalance', app: this.options.applicationId, change: 'revoked', partitions });
     this.logger.info({ partitions }, 'partitions revoked');
     await this.commit();
-    for (const { topic, partition } of partitions) this.closeTask(tpKey(topic, partition));
+    for (const { topic, partition } of partitions) this.closeTask(tpKey({ topic, partition }));
   }
 
   private closeTask(key: string): void {

@@ -107,12 +107,12 @@ export class Task {
   }
 
   private wire(): void {
-    for (const node of this.reachable()) this.inputs.set(node.name, new Subject<AnyRecord>());
-    for (const node of this.reachable()) {
+    // The source has no input subject: process() forwards its records to the children directly.
+    const nodes = this.reachable().filter((node) => node.kind !== 'source');
+    for (const node of nodes) this.inputs.set(node.name, new Subject<AnyRecord>());
+    for (const node of nodes) {
       const input = this.inputs.get(node.name) as Subject<AnyRecord>;
       switch (node.kind) {
-        case 'source':
-          break;
         case 'processor':
           this.subscriptions.push(input.pipe(node.build(this.contextFor(node.name))).subscribe((out) => this.forward(node.name, out)));
           break;
@@ -120,9 +120,7 @@ export class Task {
           this.subscriptions.push(input.subscribe((record) => this.route(node.name, node.route, node.routes, record)));
           break;
         case 'sink':
-          this.subscriptions.push(
-            node.sink === 'topic' ? input.subscribe((record) => this.writeToTopic(node, record)) : this.runForEach(node, input),
-          );
+          this.subscriptions.push(node.sink === 'topic' ? input.subscribe(this.topicWriter(node)) : this.runForEach(node, input));
           break;
       }
     }
@@ -168,25 +166,30 @@ export class Task {
     this.inputs.get(child)?.next(record);
   }
 
-  private writeToTopic(node: TopicSinkNode, record: AnyRecord): void {
+  /** The per-record write of a topic sink; topic name and serdes are resolved once, not per record. */
+  private topicWriter(node: TopicSinkNode): (record: AnyRecord) => void {
     const { topology, output, errors } = this.deps;
     const topic = this.deps.topicName(node);
-    let key: Buffer | null;
-    let value: Buffer | null;
-    try {
-      key = topology.serde(node.name, 'keySerde').serialize(record.key, topic);
-      value = topology.serde(node.name, 'valueSerde').serialize(record.value, topic);
-    } catch (error) {
-      const wrapped =
-        error instanceof SerializationError
-          ? error
-          : new SerializationError(`${node.name}: serializing for ${topic} failed: ${toError(error).message}`, { cause: error, context: { node: node.name, topic } });
-      errors.handle('production', node.name, record.lineage, wrapped);
-      return;
-    }
-    output.write({ topic, key, value, headers: record.headers, timestamp: record.timestamp }, record.lineage, (error) =>
-      errors.handle('production', node.name, record.lineage, error),
-    );
+    const keySerde = topology.serde(node.name, 'keySerde');
+    const valueSerde = topology.serde(node.name, 'valueSerde');
+    return (record) => {
+      let key: Buffer | null;
+      let value: Buffer | null;
+      try {
+        key = keySerde.serialize(record.key, topic);
+        value = valueSerde.serialize(record.value, topic);
+      } catch (error) {
+        const wrapped =
+          error instanceof SerializationError
+            ? error
+            : new SerializationError(`${node.name}: serializing for ${topic} failed: ${toError(error).message}`, { cause: error, context: { node: node.name, topic } });
+        errors.handle('production', node.name, record.lineage, wrapped);
+        return;
+      }
+      output.write({ topic, key, value, headers: record.headers, timestamp: record.timestamp }, record.lineage, (error) =>
+        errors.handle('production', node.name, record.lineage, error),
+      );
+    };
   }
 
   /** Runs the action with at most `concurrency` records at once; queued records wait in order. */

@@ -22,9 +22,10 @@ import { Task } from '../runtime/task.ts';
 import { resolveSerde, type SerdeSpec } from '../serdes/serde-registry.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { SourceNode } from '../topology/graph.ts';
-import type { Topology } from '../topology/topology.ts';
+import { Topology } from '../topology/topology.ts';
 import { MemoryBroker } from '../transport/memory/memory-broker.ts';
 import type { Headers, IncomingRecord, OutgoingRecord } from '../transport/transport.ts';
+import { tpKey } from '../transport/topic-partition-key.ts';
 import { TestInputTopic, TestOutputTopic } from './test-topics.ts';
 
 export interface TopologyTestDriverOptions {
@@ -46,8 +47,6 @@ export interface DeadLetter {
   readonly headers: Headers;
   readonly error: ReturnType<typeof readDeadLetterHeaders>;
 }
-
-const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`;
 
 export class TopologyTestDriver {
   readonly broker: MemoryBroker;
@@ -189,9 +188,6 @@ export class TopologyTestDriver {
     releaseLineage(lineage);
   }
 
-  private sourceTopic(source: SourceNode): string {
-    return source.internal ? `${this.applicationId}-${source.topic}` : source.topic;
-  }
 
   /** Feeds every unread record of every source topic to its task until nothing new appears. */
   private processPending(): void {
@@ -199,10 +195,10 @@ export class TopologyTestDriver {
     while (progressed && !this.fatal) {
       progressed = false;
       for (const source of this.topology.sources()) {
-        const topic = this.sourceTopic(source);
+        const topic = Topology.topicName(source, this.applicationId);
         if (!this.broker.hasTopic(topic)) continue;
         for (let partition = 0; partition < this.broker.partitionCount(topic); partition++) {
-          const key = tpKey(topic, partition);
+          const key = tpKey({ topic, partition });
           const records = this.broker.read(topic, partition, this.positions.get(key) ?? 0);
           if (records.length === 0) continue;
           progressed = true;
@@ -224,7 +220,7 @@ export class TopologyTestDriver {
   }
 
   private taskFor(source: SourceNode, topic: string, partition: number): Task {
-    const key = tpKey(topic, partition);
+    const key = tpKey({ topic, partition });
     let task = this.tasks.get(key);
     if (!task) {
       task = new Task(
@@ -234,7 +230,7 @@ export class TopologyTestDriver {
           output: this.output,
           errors: this.errors,
           scheduler: this.scheduler,
-          topicName: (node) => (node.internal ? `${this.applicationId}-${node.topic}` : node.topic),
+          topicName: (node) => Topology.topicName(node, this.applicationId),
         },
         source.name,
         topic,

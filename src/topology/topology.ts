@@ -42,6 +42,14 @@ export class Topology {
     return this.nodes.filter((node): node is SinkNode => node.kind === 'sink');
   }
 
+  /**
+   * The topic a source or topic sink uses on the log: internal (repartition) topics belong to one
+   * application and are prefixed with its id, so two apps never share them.
+   */
+  static topicName(node: { readonly topic: string; readonly internal: boolean }, applicationId: string): string {
+    return node.internal ? `${applicationId}-${node.topic}` : node.topic;
+  }
+
   /** Resolved serde of a source or topic sink; validation guarantees it exists. */
   serde(node: string, which: 'keySerde' | 'valueSerde'): Serde<unknown> {
     const serde = this.serdes.get(`${node}.${which}`);

@@ -61,7 +61,8 @@ import type { ResolvedKafkaOptions } from './options.ts';
 import { PartitionOwnership } from './partition-ownership.ts';
 import { toConsumedBatch } from './records.ts';
 import { requestListener } from './request-events.ts';
-import { contextOf, describePartitions, flattenAssignment, groupByTopic, partitionKey } from './topic-partitions.ts';
+import { contextOf, describePartitions, flattenAssignment, groupByTopic } from './topic-partitions.ts';
+import { tpKey } from '../topic-partition-key.ts';
 
 const DEFAULTS = {
   sessionTimeoutMs: 30_000,
@@ -195,12 +196,12 @@ export class KafkaConsumer implements TransportConsumer {
 
   /** Stops fetching the partitions; remembered across kafkajs restarts, dropped when they are revoked. */
   pause(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) this.paused.set(partitionKey(tp), tp);
+    for (const tp of partitions) this.paused.set(tpKey(tp), tp);
     this.tryKafka(() => this.consumer.pause(groupByTopic(partitions)));
   }
 
   resume(partitions: readonly TopicPartition[]): void {
-    for (const tp of partitions) this.paused.delete(partitionKey(tp));
+    for (const tp of partitions) this.paused.delete(tpKey(tp));
     this.tryKafka(() => this.consumer.resume(groupByTopic(partitions)));
   }
 
@@ -259,7 +260,7 @@ export class KafkaConsumer implements TransportConsumer {
     // The member is leaving: whoever reads the partition next starts from the committed offset.
     if (this.stopping) return;
     // Fetched before a pause or a revoke: not delivered now, so kafkajs must fetch it again.
-    if (!this.ownership.owns(tp) || this.paused.has(partitionKey(tp))) {
+    if (!this.ownership.owns(tp) || this.paused.has(tpKey(tp))) {
       this.rewind(payload);
       return;
     }
@@ -314,7 +315,7 @@ export class KafkaConsumer implements TransportConsumer {
   }
 
   private forgetPauses(lost: readonly TopicPartition[]): void {
-    for (const tp of lost) this.paused.delete(partitionKey(tp));
+    for (const tp of lost) this.paused.delete(tpKey(tp));
     // A partition that comes back after a rebalance starts unpaused, as with Java's consumer.
     if (!this.stopping) this.tryKafka(() => this.consumer.resume(groupByTopic(lost)));
   }

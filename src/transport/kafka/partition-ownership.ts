@@ -5,7 +5,8 @@
  */
 import type { Logger } from 'kafkajs';
 import type { TopicPartition } from '../transport.ts';
-import { describePartitions, partitionKey } from './topic-partitions.ts';
+import { describePartitions } from './topic-partitions.ts';
+import { tpKey } from '../topic-partition-key.ts';
 
 export interface OwnershipCallbacks {
   onAssigned?(partitions: readonly TopicPartition[]): Promise<void> | void;
@@ -34,7 +35,7 @@ export class PartitionOwnership {
   }
 
   owns(tp: TopicPartition): boolean {
-    return this.owned.has(partitionKey(tp));
+    return this.owned.has(tpKey(tp));
   }
 
   /** The partitions batches may be delivered for. */
@@ -70,11 +71,11 @@ export class PartitionOwnership {
    */
   assign(partitions: readonly TopicPartition[]): void {
     if (this.closed) return;
-    const next = new Map(partitions.map((tp) => [partitionKey(tp), tp] as const));
-    const lost = this.list().filter((tp) => !next.has(partitionKey(tp)));
+    const next = new Map(partitions.map((tp) => [tpKey(tp), tp] as const));
+    const lost = this.list().filter((tp) => !next.has(tpKey(tp)));
     if (lost.length > 0) void this.revoke(lost);
     const added = [...next].filter(([key]) => !this.owned.has(key)).map(([, tp]) => tp);
-    for (const tp of added) this.owned.set(partitionKey(tp), tp);
+    for (const tp of added) this.owned.set(tpKey(tp), tp);
     if (added.length > 0) void this.enqueue('onAssigned', added, async () => this.callbacks.onAssigned?.(added));
   }
 
@@ -109,8 +110,8 @@ export class PartitionOwnership {
 
   private revoke(lost: readonly TopicPartition[]): Promise<void> {
     for (const tp of lost) {
-      this.owned.delete(partitionKey(tp));
-      this.revoking.set(partitionKey(tp), tp);
+      this.owned.delete(tpKey(tp));
+      this.revoking.set(tpKey(tp), tp);
     }
     this.onLost(lost);
     return this.enqueue('onRevoked', lost, async () => {
@@ -118,7 +119,7 @@ export class PartitionOwnership {
         await this.idle();
         await this.callbacks.onRevoked?.(lost);
       } finally {
-        for (const tp of lost) this.revoking.delete(partitionKey(tp));
+        for (const tp of lost) this.revoking.delete(tpKey(tp));
       }
     });
   }

@@ -3,11 +3,6 @@ import type { TopicOffsets, TopicPartitions } from 'kafkajs';
 import type { RecordContext } from '../../errors/streams-error.ts';
 import type { TopicPartition, TopicPartitionOffset } from '../transport.ts';
 
-/** A map key for one partition. */
-export function partitionKey(tp: TopicPartition): string {
-  return `${tp.topic}\u0000${tp.partition}`;
-}
-
 /** `orders[0,2], users[1]`: for messages and logs. */
 export function describePartitions(partitions: readonly TopicPartition[]): string {
   if (partitions.length === 0) return 'no partitions';

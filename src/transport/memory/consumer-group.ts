@@ -2,7 +2,7 @@ import { TransportError } from '../../errors/streams-error.ts';
 import type { TopicPartition, TopicPartitionOffset } from '../transport.ts';
 import { assertCommittable } from './offset-validation.ts';
 import { assignPartitions } from './sticky-assignor.ts';
-import { compareTopicPartitions, tpKey } from './topic-partition-key.ts';
+import { compareTopicPartitions, tpKey } from '../topic-partition-key.ts';
 import { waitAtMost } from '../wait-at-most.ts';
 
 /** What a group needs from one of its members to move partitions to and from it. */

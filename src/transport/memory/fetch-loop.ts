@@ -1,7 +1,7 @@
 import type { BatchContext, ConsumedBatch, TopicPartition } from '../transport.ts';
 import type { MemoryBroker } from './memory-broker.ts';
 import type { IsolationLevel } from './partition-log.ts';
-import { tpKey } from './topic-partition-key.ts';
+import { tpKey } from '../topic-partition-key.ts';
 
 export interface FetchLoopOptions {
   readonly broker: MemoryBroker;

@@ -6,7 +6,7 @@ import type { MemoryErrorReporter } from './error-reporter.ts';
 import { FetchLoop } from './fetch-loop.ts';
 import type { MemoryBroker } from './memory-broker.ts';
 import { checkTopicName } from './topic-log.ts';
-import { tpKey } from './topic-partition-key.ts';
+import { tpKey } from '../topic-partition-key.ts';
 
 export interface MemoryConsumerSettings {
   readonly retryBackoffMs: number;

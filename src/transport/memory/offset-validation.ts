@@ -1,6 +1,6 @@
 import { TransportError } from '../../errors/streams-error.ts';
 import type { TopicPartitionOffset } from '../transport.ts';
-import { tpKey } from './topic-partition-key.ts';
+import { tpKey } from '../topic-partition-key.ts';
 
 /**
  * Rejects offsets no log could hold, before anything is stored, so a commit is all or nothing.

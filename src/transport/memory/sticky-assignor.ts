@@ -1,5 +1,5 @@
 import type { TopicPartition } from '../transport.ts';
-import { compareTopicPartitions, tpKey } from './topic-partition-key.ts';
+import { compareTopicPartitions, tpKey } from '../topic-partition-key.ts';
 
 export interface AssignorMember {
   readonly memberId: string;

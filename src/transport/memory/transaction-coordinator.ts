@@ -2,7 +2,7 @@ import { TransportError } from '../../errors/streams-error.ts';
 import type { OutgoingRecord, TopicPartitionOffset } from '../transport.ts';
 import { assertCommittable } from './offset-validation.ts';
 import type { PartitionLog } from './partition-log.ts';
-import { tpKey } from './topic-partition-key.ts';
+import { tpKey } from '../topic-partition-key.ts';
 import { TransactionMark } from './transaction-mark.ts';
 
 /** Where an appended record landed. */

@@ -1,4 +1,4 @@
-import type { TopicPartition } from '../transport.ts';
+import type { TopicPartition } from './transport.ts';
 
 /**
  * A map key for a topic-partition. Kafka topic names cannot contain ':', so the pair is unambiguous.
