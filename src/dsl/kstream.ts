@@ -12,7 +12,7 @@ import { peekRecords } from '../operators/peek.ts';
 import { pipeStep } from '../operators/pipe-step.ts';
 import { selectKey } from '../operators/select-key.ts';
 import type { StreamRecord } from '../runtime/stream-record.ts';
-import type { AnyRecord, NodeContext } from '../topology/graph.ts';
+import type { AnyRecord, NodeContext, TopicSinkNode } from '../topology/graph.ts';
 import { BranchedKStream } from './branched-kstream.ts';
 import type { ForEachOptions, Named, RepartitionOptions, ToOptions, TransformOptions } from './options.ts';
 import type { GraphDraft } from './streams-builder.ts';
@@ -135,17 +135,7 @@ export class KStream<K, V> {
 
   /** Writes every record to `topic`. */
   to(topic: string, options: ToOptions = {}): void {
-    this.draft.add({
-      kind: 'sink',
-      sink: 'topic',
-      type: 'to',
-      name: options.name ?? this.draft.nextName('SINK'),
-      parents: [this.nodeName],
-      topic,
-      internal: false,
-      keySerde: options.keySerde ?? this.draft.defaults.keySerde,
-      valueSerde: options.valueSerde ?? this.draft.defaults.valueSerde,
-    });
+    this.addTopicSink({ type: 'to', name: options.name ?? this.draft.nextName('SINK'), topic, internal: false, ...this.draft.serdes(options) });
   }
 
   /**
@@ -155,23 +145,22 @@ export class KStream<K, V> {
   repartition(options: RepartitionOptions = {}): KStream<K, V> {
     const base = options.name ?? this.draft.nextName('REPARTITION');
     const topic = `${base}-repartition`;
-    const keySerde = options.keySerde ?? this.draft.defaults.keySerde;
-    const valueSerde = options.valueSerde ?? this.draft.defaults.valueSerde;
-    this.draft.add({
-      kind: 'sink',
-      sink: 'topic',
+    const serdes = this.draft.serdes(options);
+    this.addTopicSink({
       type: 'repartition',
       name: `${base}-sink`,
-      parents: [this.nodeName],
       topic,
       internal: true,
-      keySerde,
-      valueSerde,
+      ...serdes,
       ...(options.partitions === undefined ? {} : { partitions: options.partitions }),
     });
     const source = `${base}-source`;
-    this.draft.add({ kind: 'source', type: 'repartition', name: source, parents: [], topic, internal: true, keySerde, valueSerde });
+    this.draft.add({ kind: 'source', type: 'repartition', name: source, parents: [], topic, internal: true, ...serdes });
     return new KStream<K, V>(this.draft, source);
+  }
+
+  private addTopicSink(sink: Omit<TopicSinkNode, 'kind' | 'sink' | 'parents'>): void {
+    this.draft.add({ kind: 'sink', sink: 'topic', parents: [this.nodeName], ...sink });
   }
 
   /**

@@ -13,13 +13,14 @@ import { TopologyError } from '../errors/streams-error.ts';
 import type { SerdeSpec, TopologyNode } from '../topology/graph.ts';
 import { Topology } from '../topology/topology.ts';
 import { KStream } from './kstream.ts';
-import type { BuilderOptions, StreamOptions } from './options.ts';
+import type { BuilderOptions, SerdeOptions, StreamOptions } from './options.ts';
 
 /** What KStream needs from its builder; not part of the public API. */
 export interface GraphDraft {
   nextName(type: string): string;
   add(node: TopologyNode): void;
-  readonly defaults: { readonly keySerde: SerdeSpec | undefined; readonly valueSerde: SerdeSpec | undefined };
+  /** The serdes an options object gives, with the builder's defaults for what it leaves out. */
+  serdes(options: SerdeOptions): { readonly keySerde: SerdeSpec | undefined; readonly valueSerde: SerdeSpec | undefined };
 }
 
 export class StreamsBuilder {
@@ -35,7 +36,7 @@ export class StreamsBuilder {
         if (this.built) throw new TopologyError(`${node.name}: the topology was already built; start a new StreamsBuilder`);
         this.nodes.push(node);
       },
-      defaults: { keySerde: options.defaultKeySerde, valueSerde: options.defaultValueSerde },
+      serdes: (given) => ({ keySerde: given.keySerde ?? options.defaultKeySerde, valueSerde: given.valueSerde ?? options.defaultValueSerde }),
     };
   }
 
@@ -49,8 +50,7 @@ export class StreamsBuilder {
       parents: [],
       topic,
       internal: false,
-      keySerde: options.keySerde ?? this.draft.defaults.keySerde,
-      valueSerde: options.valueSerde ?? this.draft.defaults.valueSerde,
+      ...this.draft.serdes(options),
     });
     return new KStream<K, V>(this.draft, name);
   }

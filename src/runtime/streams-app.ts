@@ -285,12 +285,17 @@ export class StreamsApp {
     if (!progress.isClosed) this.gate.remove();
   }
 
+  /** Whether new input may be taken in: the app is (starting to be) running and not recovering. */
+  private accepting(): boolean {
+    return (this.stateValue === 'running' || this.stateValue === 'starting') && !this.recovering;
+  }
+
   private running(context: BatchContext): boolean {
-    return context.isRunning() && !this.recovering && (this.stateValue === 'running' || this.stateValue === 'starting');
+    return context.isRunning() && this.accepting();
   }
 
   private async onBatch(batch: ConsumedBatch, context: BatchContext): Promise<void> {
-    if ((this.stateValue !== 'running' && this.stateValue !== 'starting') || this.recovering) return;
+    if (!this.accepting()) return;
     const task = this.taskFor(batch.topic, batch.partition);
     publish({ type: 'records.in', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, count: batch.records.length });
     let sinceHeartbeat = 0;

@@ -160,11 +160,6 @@ export class TopologyTestDriver {
     this.processPending();
   }
 
-  /** Input records not yet done, summed over all tasks. */
-  get inFlight(): number {
-    return [...this.tasks.values()].reduce((sum, task) => sum + task.progress.inFlight, 0);
-  }
-
   close(): void {
     this.closed = true;
     for (const task of this.tasks.values()) task.close();
