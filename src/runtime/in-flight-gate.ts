@@ -1,3 +1,5 @@
+import { waitAtMost } from '../transport/wait-at-most.ts';
+
 /**
  * The bound on records in flight: input records taken in but not yet done. Intake waits at the
  * bound (the consumer stops fetching, heartbeats go on) and resumes as records finish.
@@ -5,6 +7,7 @@
 export class InFlightGate {
   private count = 0;
   private waiters: Array<() => void> = [];
+  private idleWaiters: Array<() => void> = [];
 
   constructor(readonly limit: number) {}
 
@@ -27,6 +30,7 @@ export class InFlightGate {
       this.waiters = [];
       for (const wake of waiters) wake();
     }
+    if (this.count === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   /** Resolves when there is room, or after `timeoutMs` so the caller can heartbeat and check for stop. */
@@ -45,16 +49,7 @@ export class InFlightGate {
 
   /** Resolves when nothing is in flight, or after `timeoutMs`; returns whether it drained. */
   async drain(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.count > 0 && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now())));
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    if (this.count > 0) await waitAtMost(new Promise<void>((resolve) => this.idleWaiters.push(resolve)), timeoutMs);
     return this.count === 0;
   }
 }
