@@ -11,6 +11,8 @@
  * - revoked partitions commit what is done and stop; shutdown stops intake, lets in-flight work
  *   finish (up to `shutdownTimeoutMs`), commits, and leaves the group.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ConfigError, StreamsError, toError } from '../errors/streams-error.ts';
 import { Topology } from '../topology/topology.ts';
@@ -28,7 +30,6 @@ import { tpKey } from '../transport/topic-partition-key.ts';
 import { ErrorRouter, type ErrorPolicies } from './error-router.ts';
 import { InFlightGate } from './in-flight-gate.ts';
 import { publish, type AppState } from './instrumentation.ts';
-import type { PartitionProgress } from './lineage.ts';
 import { defaultLogger, redactingLogger, type Logger } from './logger.ts';
 import type { RecordOutput } from './record-output.ts';
 import { Task } from './task.ts';
@@ -55,7 +56,10 @@ export interface StreamsAppOptions {
    * failure drops the uncommitted work and re-reads from the last commit. Default 5.
    */
   readonly maxTransactionRetries?: number;
-  /** Stable id of this instance; names its transactional producer. Default `instance-<pid>`. */
+  /**
+   * Id of this instance in client ids and logs. Default `<hostname>-<pid>-<random>`: unique even
+   * when every replica runs as pid 1 in its own container.
+   */
   readonly instanceId?: string;
   readonly producerBatch?: BatchingOptions;
   /** How long shutdown waits for in-flight records; default 30000. */
@@ -87,6 +91,7 @@ export class StreamsApp {
   private readonly stateListeners = new Set<(state: AppState) => void>();
   private recovering = false;
   private readonly commits: CommitCoordinator;
+  private readonly instanceIdValue: string;
 
   constructor(
     readonly topology: Topology,
@@ -98,6 +103,7 @@ export class StreamsApp {
     const maxInFlight = options.maxInFlight ?? 1000;
     if (!Number.isInteger(maxInFlight) || maxInFlight < 1) throw new ConfigError(`maxInFlight must be a whole number >= 1 (got ${maxInFlight})`);
     this.gate = new InFlightGate(maxInFlight);
+    this.instanceIdValue = options.instanceId ?? `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
     this.exactlyOnce = options.processingGuarantee === 'exactly-once';
     this.deadLetterTopic = options.deadLetterTopic ?? `${options.applicationId}-dlq`;
     this.logger = redactingLogger((options.logger ?? defaultLogger('streams')).child({ app: options.applicationId }), options.secrets ?? []);
@@ -115,6 +121,10 @@ export class StreamsApp {
 
   get applicationId(): string {
     return this.options.applicationId;
+  }
+
+  get instanceId(): string {
+    return this.instanceIdValue;
   }
 
   get state(): AppState {
@@ -221,7 +231,7 @@ export class StreamsApp {
 
   private async openOutput(): Promise<void> {
     const { transport, applicationId } = this.options;
-    const instanceId = this.options.instanceId ?? `instance-${process.pid}`;
+    const { instanceId } = this;
     this.producer = transport.producer(
       this.exactlyOnce ? { clientId: `${applicationId}-${instanceId}`, transactionalId: `${applicationId}-${instanceId}` } : { clientId: `${applicationId}-${instanceId}` },
     );
@@ -271,7 +281,7 @@ export class StreamsApp {
         errors: this.errors as ErrorRouter,
         scheduler: this.options.scheduler ?? asyncScheduler,
         topicName: (node) => this.topicName(node),
-        progressListener: { onComplete: (progress) => this.onComplete(progress) },
+        progressListener: { onComplete: () => this.onComplete() },
       },
       source.name,
       topic,
@@ -281,8 +291,12 @@ export class StreamsApp {
     return task;
   }
 
-  private onComplete(progress: PartitionProgress): void {
-    if (!progress.isClosed) this.gate.remove();
+  /**
+   * An input record is done: its slot is free. Records of a closed task count until they are
+   * really gone (a forEach call still running, a send not yet acknowledged hold memory too).
+   */
+  private onComplete(): void {
+    this.gate.remove();
   }
 
   /** Whether new input may be taken in: the app is (starting to be) running and not recovering. */
@@ -307,6 +321,8 @@ export class StreamsApp {
         if (!this.running(context) || task.isClosed) return;
       }
       if (!this.running(context) || task.isClosed) return;
+      // A batch delivered again (after a failed heartbeat) holds records this task already took.
+      if (!task.accepts(record)) continue;
       this.gate.add();
       task.process(record);
       if (++sinceHeartbeat >= 100) {
@@ -329,7 +345,6 @@ export class StreamsApp {
   private closeTask(key: string): void {
     const task = this.tasks.get(key);
     if (!task) return;
-    this.gate.remove(task.progress.inFlight);
     task.close();
     this.tasks.delete(key);
     this.commits.forget(key);

@@ -37,6 +37,7 @@ export class Task {
   private streamTimeValue = 0;
   private actionsRunning = 0;
   private closed = false;
+  private nextOffset: number | undefined;
 
   constructor(
     private readonly deps: TaskDependencies,
@@ -60,6 +61,20 @@ export class Task {
     return this.streamTimeValue;
   }
 
+  /**
+   * The offset after the last input record this task took in. A task never takes an offset twice:
+   * a consumer that delivers a batch again (kafkajs does after a failed heartbeat or a rejected
+   * batch) must not process records the task already holds. Re-reading means a new task.
+   */
+  get position(): number | undefined {
+    return this.nextOffset;
+  }
+
+  /** Whether `process` would take this record in (it is new to this task and the task is open). */
+  accepts(raw: IncomingRecord): boolean {
+    return !this.closed && (this.nextOffset === undefined || raw.offset >= this.nextOffset);
+  }
+
   /** forEach actions started and not yet settled. */
   get pendingActions(): number {
     return this.actionsRunning;
@@ -67,7 +82,8 @@ export class Task {
 
   /** Decodes one input record and pushes it through the pipeline. */
   process(raw: IncomingRecord): void {
-    if (this.closed) return;
+    if (!this.accepts(raw)) return;
+    this.nextOffset = raw.offset + 1;
     const origin = this.progress.track(raw);
     const lineage = [origin];
     let key: unknown;
@@ -202,12 +218,12 @@ export class Task {
       const settle = (error?: unknown) => {
         active -= 1;
         this.actionsRunning -= 1;
-        if (!this.closed) {
-          if (error === undefined) releaseLineage(record.lineage);
-          else this.failSink(node, record.lineage, error);
-          const next = queue.shift();
-          if (next !== undefined) start(next);
-        }
+        if (error === undefined || this.closed) releaseLineage(record.lineage);
+        else this.failSink(node, record.lineage, error);
+        // A closed task starts nothing new; what waited for a slot is let go.
+        if (this.closed) for (const queued of queue.splice(0)) releaseLineage(queued.lineage);
+        const next = queue.shift();
+        if (next !== undefined) start(next);
       };
       let result: Promise<void>;
       try {

@@ -76,3 +76,14 @@ describe('StreamsApp shutdown', () => {
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
+
+describe('StreamsApp instance id', () => {
+  it('defaults to an id unique per instance, even for two apps in one process (every container is pid 1)', () => {
+    const transport = new MemoryTransport();
+    const a = new StreamsApp(topology(), { applicationId: 'ids', transport });
+    const b = new StreamsApp(topology(), { applicationId: 'ids', transport });
+    expect(a.instanceId).not.toBe(b.instanceId);
+    expect(a.instanceId).not.toBe(`instance-${process.pid}`);
+    expect(new StreamsApp(topology(), { applicationId: 'ids', transport, instanceId: 'pod-7' }).instanceId).toBe('pod-7');
+  });
+});
