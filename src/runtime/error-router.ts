@@ -36,10 +36,9 @@ export class ErrorRouter {
     return this.options.policies[stage] ?? 'dead-letter';
   }
 
-  /** Routes a failed record; `lineage` holds the references the failed record owned. */
-  handle(stage: ErrorStage, node: string, lineage: Lineage, thrown: unknown): void {
+  /** Routes a failed record; `lineage` holds the references the failed record owned. `policy` overrides the stage's. */
+  handle(stage: ErrorStage, node: string, lineage: Lineage, thrown: unknown, policy: ErrorPolicy = this.policyFor(stage)): void {
     const error = contextualize(stage, node, lineage, thrown);
-    const policy = this.policyFor(stage);
     const code = error instanceof StreamsError ? error.code : 'PROCESSING_FAILED';
     if (policy === 'fail') {
       this.options.onFatal(error);
