@@ -58,13 +58,24 @@ export interface KafkaTransportOptions {
    * bypassed unless every address is routed through it; TLS still checks the advertised host name.
    */
   readonly routeBroker?: (advertised: BrokerAddress) => BrokerAddress;
+  /**
+   * Largest Produce request a producer sends, in estimated encoded bytes; larger sends go out as
+   * several requests, one after another. Default 983040 (1 MiB - 64 KiB): below the broker's
+   * default `message.max.bytes` (1048588), with headroom for what the estimate leaves out. Raise it
+   * only together with the broker's and the topics' limits.
+   */
+  readonly maxRequestBytes?: number;
 }
+
+/** 1 MiB - 64 KiB: see `KafkaTransportOptions.maxRequestBytes`. */
+export const DEFAULT_MAX_REQUEST_BYTES = 1_048_576 - 65_536;
 
 /** The validated options plus what every client built from them shares. */
 export interface ResolvedKafkaOptions {
   readonly clientId: string;
   readonly redact: (text: string) => string;
   readonly onRequest: ((event: KafkaRequestEvent) => void) | undefined;
+  readonly maxRequestBytes: number;
   /** A kafkajs client for `clientId`; kafkajs fixes the client id per `Kafka` instance. */
   kafka(clientId: string): Kafka;
 }
@@ -107,6 +118,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     clientId: options.clientId ?? 'rating-streams',
     redact,
     onRequest: options.onRequest,
+    maxRequestBytes: options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
     kafka(clientId: string): Kafka {
       let kafka = clients.get(clientId);
       if (kafka === undefined) {
@@ -137,6 +149,10 @@ function validate(options: KafkaTransportOptions): void {
   }
   if (options.routeBroker !== undefined && typeof options.routeBroker !== 'function') {
     throw new ConfigError('KafkaTransport option "routeBroker" must be a function from a broker address to the address to dial');
+  }
+  const maxRequestBytes = options.maxRequestBytes;
+  if (maxRequestBytes !== undefined && (!Number.isInteger(maxRequestBytes) || maxRequestBytes < 4_096)) {
+    throw new ConfigError('KafkaTransport option "maxRequestBytes" must be a whole number of bytes, at least 4096');
   }
   const timeout = options.connectionTimeoutMs;
   if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) {
