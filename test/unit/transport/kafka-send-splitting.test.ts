@@ -4,9 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Kafka, Producer, ProducerBatch, Transaction } from 'kafkajs';
-import { TransportError } from '../../../src/errors/streams-error.ts';
+import { ConfigError, TransportError } from '../../../src/errors/streams-error.ts';
 import { KafkaProducer } from '../../../src/transport/kafka/kafka-producer.ts';
-import { DEFAULT_MAX_REQUEST_BYTES, type ResolvedKafkaOptions } from '../../../src/transport/kafka/options.ts';
+import { DEFAULT_MAX_REQUEST_BYTES, resolveKafkaOptions, type ResolvedKafkaOptions } from '../../../src/transport/kafka/options.ts';
 import { estimateRecordBytes, splitBySize } from '../../../src/transport/kafka/records.ts';
 import type { OutgoingRecord } from '../../../src/transport/transport.ts';
 
@@ -116,5 +116,16 @@ describe('KafkaProducer and KafkaTransaction send in size-bounded chunks', () =>
       context: { topic: 'huge' },
     });
     expect(sent).toEqual([]);
+  });
+});
+
+describe('KafkaTransport option maxRequestBytes', () => {
+  it('defaults below the broker default message.max.bytes and is validated', () => {
+    expect(resolveKafkaOptions({ brokers: ['127.0.0.1:9092'] }).maxRequestBytes).toBe(DEFAULT_MAX_REQUEST_BYTES);
+    expect(DEFAULT_MAX_REQUEST_BYTES).toBeLessThan(1_048_588);
+    expect(resolveKafkaOptions({ brokers: ['127.0.0.1:9092'], maxRequestBytes: 3_000_000 }).maxRequestBytes).toBe(3_000_000);
+    for (const bad of [0, 100, 1.5e6 + 0.5, Number.NaN]) {
+      expect(() => resolveKafkaOptions({ brokers: ['127.0.0.1:9092'], maxRequestBytes: bad })).toThrow(ConfigError);
+    }
   });
 });
