@@ -17,6 +17,8 @@ export const ERROR_CODES = [
   'TRANSPORT_CLOSED',
   'TRANSACTION_FAILED',
   'COMMIT_FAILED',
+  /** One record is larger than a single Produce request may be; retrying cannot help. */
+  'RECORD_TOO_LARGE',
   'SCHEMA_LOAD_FAILED',
   'SHUTDOWN',
 ] as const;
