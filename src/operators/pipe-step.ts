@@ -16,10 +16,11 @@
  *   `combineRecords()`); it takes references of its own and goes on.
  * - An epoch ends (its source completes, and a fresh chain takes the next inputs) when its oldest
  *   input has been held for `maxHoldMs`, when the task asks (before an exactly-once commit, when
- *   the in-flight bound is reached, on close). So operator state (a `scan` accumulator, a partial
- *   buffer, `distinct` keys) lasts one epoch; state meant to outlive that belongs in a table.
- *   Operators that complete on their own (`take(n)`, `first()`, `takeWhile`) end the step, as they
- *   end any RxJS pipeline: later records are dropped (until the task is recreated).
+ *   the in-flight bound is reached, on close), or when the operators complete on their own
+ *   (`take(n)`, `first()`, `catchError(() => EMPTY)`). So operator state (a `scan` accumulator, a
+ *   partial buffer, `distinct` keys, a `take` count) lasts one epoch; state meant to outlive that
+ *   belongs in a table. A step never ends for good: a long-running stream is not black-holed by an
+ *   operator that completed once.
  * - Outputs keep epoch order: those of a newer epoch wait until the older ones completed. Under
  *   exactly-once an epoch's outputs wait until it completed, so an error can take them back.
  * - Errors are attributed to the record that caused them. When the operators fail, their chain is
@@ -32,11 +33,11 @@
  *   the inputs it still holds go to the error policy as timed out: a hung call, or an operator that
  *   never completes (`mergeMap(() => NEVER)`), cannot stall the partition.
  */
-import { Observable, Subject, type OperatorFunction, type Subscription } from 'rxjs';
-import { ProcessingError, StreamsError, toError } from '../errors/streams-error.ts';
-import { isAlive, releaseLineage, retainLineage } from '../runtime/lineage.ts';
-import { isStreamRecord } from '../runtime/stream-record.ts';
+import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
+import { StreamsError } from '../errors/streams-error.ts';
+import { releaseLineage } from '../runtime/lineage.ts';
 import type { AnyRecord, NodeContext } from '../topology/graph.ts';
+import { OperatorChain, stepError, type EarlyEnd } from './operator-chain.ts';
 
 export interface PipeStepOptions {
   /** Default 1000. */
@@ -47,18 +48,25 @@ export interface PipeStepOptions {
 
 type EpochState = 'open' | 'ending' | 'isolating' | 'done';
 
+interface Probe {
+  readonly record: AnyRecord;
+  readonly chain: OperatorChain;
+  readonly outputs: AnyRecord[];
+}
+
 interface Epoch {
   state: EpochState;
+  chain: OperatorChain | undefined;
   /** Inputs the step holds a reference for, by stamp (insertion order is arrival order). */
   readonly held: Map<number, AnyRecord>;
   /** Outputs (with their own references) not yet passed on. */
   readonly queued: AnyRecord[];
-  subject: Subject<AnyRecord> | undefined;
-  subscription: Subscription | undefined;
   holdTimer: Subscription | undefined;
   completionTimer: Subscription | undefined;
-  /** While isolating: the inputs still to run alone, oldest first. */
+  /** While isolating: the inputs still to run alone, oldest first, and the one running now. */
   readonly isolation: AnyRecord[];
+  probe: Probe | undefined;
+  looping: boolean;
 }
 
 export function pipeStep(
@@ -68,24 +76,21 @@ export function pipeStep(
 ): OperatorFunction<AnyRecord, AnyRecord> {
   const maxHoldMs = options.maxHoldMs ?? 1_000;
   const completionTimeoutMs = options.completionTimeoutMs ?? 30_000;
+  const timedOut = () =>
+    stepError(
+      context.nodeName,
+      `the pipe() operators still held this record ${completionTimeoutMs} ms after they were asked to complete (a hung async call, or an operator that never completes)`,
+      new StreamsError('timed out', { code: 'TIMED_OUT' }),
+    );
+  const failRecord = (record: AnyRecord, error: Error) => {
+    context.fail(record, error instanceof StreamsError ? error : stepError(context.nodeName, `pipe() operators failed: ${error.message}`, error));
+  };
+
   return (source) =>
     new Observable<AnyRecord>((subscriber) => {
       const epochs: Epoch[] = [];
       let nextStamp = 0;
       let tornDown = false;
-      let finished = false;
-
-      const isHead = (epoch: Epoch) => epochs[0] === epoch;
-      const newEpoch = (): Epoch => ({
-        state: 'open',
-        held: new Map(),
-        queued: [],
-        subject: undefined,
-        subscription: undefined,
-        holdTimer: undefined,
-        completionTimer: undefined,
-        isolation: [],
-      });
 
       const stopTimers = (epoch: Epoch) => {
         epoch.holdTimer?.unsubscribe();
@@ -94,11 +99,16 @@ export function pipeStep(
         epoch.completionTimer = undefined;
       };
 
+      const emit = (epoch: Epoch, out: AnyRecord) => {
+        if (epochs[0] === epoch && !context.transactional && epoch.state !== 'isolating') subscriber.next(out);
+        else epoch.queued.push(out);
+      };
+
       /** Passes on what may go: the head epoch's queue (all of it once done), then the next epochs'. */
       const drain = () => {
         while (!tornDown && epochs.length > 0) {
           const head = epochs[0] as Epoch;
-          if (head.state === 'done' || !context.transactional) {
+          if (head.state === 'done' || (!context.transactional && head.state !== 'isolating')) {
             for (const out of head.queued.splice(0)) subscriber.next(out);
           }
           if (head.state !== 'done') return;
@@ -106,72 +116,30 @@ export function pipeStep(
         }
       };
 
-      const emit = (epoch: Epoch, out: AnyRecord) => {
-        if (isHead(epoch) && !context.transactional && epoch.state !== 'isolating') subscriber.next(out);
-        else epoch.queued.push(out);
-      };
-
-      /**
-       * Builds a chain for `epoch` and subscribes it; the operators' outputs must come from `allowed`
-       * inputs. Returns the error when the operators could not even be built.
-       */
-      const subscribeChain = (epoch: Epoch, allowed: Map<number, AnyRecord>, onEnd: (error?: unknown) => void): Error | undefined => {
-        const subject = new Subject<AnyRecord>();
-        epoch.subject = subject;
-        let ended = false;
-        const end = (error?: unknown) => {
-          if (ended) return;
-          ended = true;
-          onEnd(error);
+      const startEpoch = (): Epoch | EarlyEnd => {
+        const epoch: Epoch = {
+          state: 'open',
+          chain: undefined,
+          held: new Map(),
+          queued: [],
+          holdTimer: undefined,
+          completionTimer: undefined,
+          isolation: [],
+          probe: undefined,
+          looping: false,
         };
-        const onOutput = (out: unknown) => {
-          if (ended) return;
-          const problem = checkOutput(context.nodeName, out, allowed);
-          if (problem !== undefined) {
-            epoch.subscription?.unsubscribe();
-            end(problem);
-            return;
-          }
-          const record = out as AnyRecord;
-          retainLineage(record.lineage);
-          emit(epoch, record.withLineage(record.lineage, []));
-        };
-        try {
-          const operator = makeOperator(context);
-          epoch.subscription = subject.pipe(operator).subscribe({ next: onOutput, error: (error: unknown) => end(error ?? new Error('no reason given')), complete: () => end() });
-        } catch (error) {
-          // A factory or operator that throws while being built or subscribed: the records fail with
-          // it, through the error policy, instead of crashing the process.
-          ended = true;
-          epoch.subject = undefined;
-          return new ProcessingError(`${context.nodeName}: building the pipe() operators failed: ${toError(error).message}`, { cause: error, context: { node: context.nodeName } });
-        }
-        return undefined;
-      };
-
-      const failRecord = (record: AnyRecord, error: unknown) => {
-        const wrapped =
-          error instanceof StreamsError
-            ? error
-            : new ProcessingError(`${context.nodeName}: pipe() operators failed: ${toError(error).message}`, { cause: error, context: { node: context.nodeName } });
-        context.fail(record, wrapped);
-      };
-
-      /** A new current epoch, or the error that kept its operators from being built. */
-      const startEpoch = (): Epoch | Error => {
-        const epoch = newEpoch();
-        const broken = subscribeChain(epoch, epoch.held, (error) => (error === undefined ? onEpochComplete(epoch) : onEpochError(epoch, error)));
-        if (broken !== undefined) return broken;
+        const chain = OperatorChain.start(context, makeOperator, (stamp) => epoch.held.has(stamp), {
+          output: (out) => emit(epoch, out),
+          end: (error) => (error === undefined ? onEpochComplete(epoch) : onEpochError(epoch)),
+        });
+        if (!(chain instanceof OperatorChain)) return chain;
+        epoch.chain = chain;
         epochs.push(epoch);
         return epoch;
       };
 
       const onEpochComplete = (epoch: Epoch) => {
-        // Operators that complete on their own (take, first, takeWhile) have ended the step, as
-        // they would end any RxJS pipeline: later records are dropped.
-        if (epoch.state === 'open') finished = true;
         stopTimers(epoch);
-        epoch.subject = undefined;
         epoch.state = 'done';
         // Nothing can come out for these inputs any more: their outputs took references of their own.
         for (const record of epoch.held.values()) releaseLineage(record.lineage);
@@ -179,15 +147,12 @@ export function pipeStep(
         drain();
       };
 
-      // The chain's error is not routed itself: run alone, each input meets its own error again (or
+      // The chain's own error is not routed: run alone, each input meets its own error again (or
       // none, when only the combination failed, and then its outputs come out).
-      const onEpochError = (epoch: Epoch, _error: unknown) => {
+      const onEpochError = (epoch: Epoch) => {
         stopTimers(epoch);
-        epoch.subject = undefined;
         // Outputs not yet passed on are taken back; running their inputs again makes them anew.
         for (const out of epoch.queued.splice(0)) releaseLineage(out.lineage);
-        // Even an error thrown while one input was pushed in may come from others (a batch that
-        // input completed), so every input the chain held is run again alone.
         epoch.state = 'isolating';
         epoch.isolation.push(...epoch.held.values());
         epoch.held.clear();
@@ -196,53 +161,58 @@ export function pipeStep(
 
       /** Runs the failed epoch's inputs one at a time, each in a chain of its own. */
       const isolateNext = (epoch: Epoch) => {
-        while (!tornDown && epoch.state === 'isolating') {
-          const record = epoch.isolation.shift();
-          if (record === undefined) {
-            epoch.state = 'done';
-            drain();
-            return;
-          }
-          const alone = new Map([[record.stamps[0] as number, record]]);
-          let settled = false;
-          let synchronous = true;
-          const probe = newEpoch();
-          const broken = subscribeChain(probe, alone, (error) => {
-            if (settled) return;
-            settled = true;
-            epoch.completionTimer?.unsubscribe();
-            epoch.completionTimer = undefined;
-            // The probe's outputs belong to the failed epoch's place in the order.
-            if (error === undefined) {
-              for (const out of probe.queued.splice(0)) emit(epoch, out);
-              releaseLineage(record.lineage);
-            } else {
-              for (const out of probe.queued.splice(0)) releaseLineage(out.lineage);
-              failRecord(record, error);
+        if (epoch.looping) return;
+        epoch.looping = true;
+        try {
+          while (!tornDown && epoch.state === 'isolating' && epoch.probe === undefined) {
+            const record = epoch.isolation.shift();
+            if (record === undefined) {
+              epoch.state = 'done';
+              drain();
+              return;
             }
-            if (!synchronous) isolateNext(epoch);
-          });
-          if (broken !== undefined) {
-            failRecord(record, broken);
-            continue;
+            const stamp = record.stamps[0];
+            const outputs: AnyRecord[] = [];
+            const chain = OperatorChain.start(context, makeOperator, (s) => s === stamp, {
+              output: (out) => outputs.push(out),
+              end: (error) => {
+                settleProbe(epoch, error);
+                isolateNext(epoch);
+              },
+            });
+            if (!(chain instanceof OperatorChain)) {
+              if ('error' in chain) failRecord(record, chain.error);
+              else releaseLineage(record.lineage);
+              continue;
+            }
+            epoch.probe = { record, chain, outputs };
+            chain.push(record);
+            chain.complete();
+            if (epoch.probe !== undefined) {
+              epoch.completionTimer = context.scheduler.schedule(() => {
+                epoch.probe?.chain.dispose();
+                settleProbe(epoch, timedOut());
+                isolateNext(epoch);
+              }, completionTimeoutMs);
+            }
           }
-          probe.subject?.next(record);
-          probe.subject?.complete();
-          if (!settled) {
-            epoch.completionTimer = context.scheduler.schedule(() => {
-              probe.subscription?.unsubscribe();
-              probe.subscription = undefined;
-              if (settled) return;
-              settled = true;
-              for (const out of probe.queued.splice(0)) releaseLineage(out.lineage);
-              failRecord(record, timedOut(context.nodeName, completionTimeoutMs));
-              isolateNext(epoch);
-            }, completionTimeoutMs);
-            epoch.subscription = probe.subscription;
-            synchronous = false;
-            return;
-          }
-          synchronous = false;
+        } finally {
+          epoch.looping = false;
+        }
+      };
+
+      const settleProbe = (epoch: Epoch, error: Error | undefined) => {
+        const probe = epoch.probe;
+        if (probe === undefined) return;
+        epoch.probe = undefined;
+        epoch.completionTimer?.unsubscribe();
+        epoch.completionTimer = undefined;
+        if (error === undefined) {
+          for (const out of probe.outputs) emit(epoch, out);
+          releaseLineage(probe.record.lineage);
+        } else {
+          for (const out of probe.outputs) releaseLineage(out.lineage);
+          failRecord(probe.record, error);
         }
       };
 
@@ -254,16 +224,15 @@ export function pipeStep(
         epoch.holdTimer = undefined;
         epoch.completionTimer = context.scheduler.schedule(() => {
           if (epoch.state !== 'ending') return;
-          epoch.subscription?.unsubscribe();
-          epoch.subject = undefined;
+          epoch.chain?.dispose();
           epoch.state = 'done';
           for (const out of epoch.queued.splice(0)) releaseLineage(out.lineage);
           const stuck = [...epoch.held.values()];
           epoch.held.clear();
-          for (const record of stuck) failRecord(record, timedOut(context.nodeName, completionTimeoutMs));
+          for (const record of stuck) failRecord(record, timedOut());
           drain();
         }, completionTimeoutMs);
-        epoch.subject?.complete();
+        epoch.chain?.complete();
       };
 
       const current = (): Epoch | undefined => {
@@ -278,23 +247,26 @@ export function pipeStep(
 
       const upstream = source.subscribe({
         next(record) {
-          if (finished) {
-            releaseLineage(record.lineage);
-            return;
-          }
           const stamp = nextStamp++;
           const stamped = record.withLineage(record.lineage, [stamp]);
-          const epoch = current() ?? startEpoch();
-          if (epoch instanceof Error) {
-            failRecord(stamped, epoch);
-            return;
+          let epoch = current();
+          if (epoch === undefined) {
+            const started = startEpoch();
+            if (!('held' in started)) {
+              // The operators could not be built, or complete before taking anything: the record
+              // fails with their error, or is dropped as they drop everything.
+              if ('error' in started) failRecord(stamped, started.error);
+              else releaseLineage(stamped.lineage);
+              return;
+            }
+            epoch = started;
           }
           epoch.held.set(stamp, stamped);
-          if (epoch.held.size === 1 && epoch.state === 'open') {
-            epoch.holdTimer = context.scheduler.schedule(() => end(epoch), maxHoldMs);
+          if (epoch.held.size === 1) {
+            const opened = epoch;
+            epoch.holdTimer = context.scheduler.schedule(() => end(opened), maxHoldMs);
           }
-          if (epoch.state !== 'open' || epoch.subject === undefined) return;
-          epoch.subject.next(stamped);
+          epoch.chain?.push(stamped);
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => subscriber.complete(),
@@ -307,35 +279,15 @@ export function pipeStep(
         // The task is closing: nothing held here will be passed on; its inputs are read again.
         for (const epoch of epochs.splice(0)) {
           stopTimers(epoch);
-          epoch.subscription?.unsubscribe();
-          for (const out of epoch.queued.splice(0)) releaseLineage(out.lineage);
-          for (const record of [...epoch.held.values(), ...epoch.isolation.splice(0)]) releaseLineage(record.lineage);
+          epoch.chain?.dispose();
+          const probe = epoch.probe;
+          epoch.probe = undefined;
+          probe?.chain.dispose();
+          const outputs = [...epoch.queued.splice(0), ...(probe?.outputs ?? [])];
+          const inputs = [...epoch.held.values(), ...epoch.isolation.splice(0), ...(probe === undefined ? [] : [probe.record])];
           epoch.held.clear();
+          for (const record of [...outputs, ...inputs]) releaseLineage(record.lineage);
         }
       };
     });
-}
-
-/** Why an output cannot be passed on, or undefined when it can. */
-function checkOutput(node: string, out: unknown, allowed: ReadonlyMap<number, AnyRecord>): Error | undefined {
-  if (!isStreamRecord(out)) {
-    return new ProcessingError(
-      `${node}: a pipe() operator emitted ${out === null ? 'null' : typeof out}, not a record; derive outputs with record.withValue()/withKey() or combineRecords()`,
-      { context: { node } },
-    );
-  }
-  if (out.stamps.length === 0 || !out.stamps.every((stamp) => allowed.has(stamp)) || !isAlive(out.lineage)) {
-    return new ProcessingError(
-      `${node}: a pipe() operator emitted a record not derived from the inputs it holds; derive outputs with record.withValue()/withKey() or combineRecords(), and keep no records across epochs`,
-      { context: { node } },
-    );
-  }
-  return undefined;
-}
-
-function timedOut(node: string, ms: number): ProcessingError {
-  return new ProcessingError(
-    `${node}: the pipe() operators still held this record ${ms} ms after they were asked to complete (a hung async call, or an operator that never completes)`,
-    { cause: new StreamsError('timed out', { code: 'TIMED_OUT' }), context: { node } },
-  );
 }

@@ -1,4 +1,4 @@
-import { concatMap, from, map, mergeMap, take, timer } from 'rxjs';
+import { concatMap, from, map, mergeMap, takeWhile, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { StreamsBuilder, type KStream } from '../../../src/index.ts';
 import { TopologyTestDriver } from '../../../src/testing/index.ts';
@@ -130,13 +130,14 @@ describe('an input offset is committed only when everything derived from it is d
     expect(driver.committedOffset('in')).toBe(3);
   });
 
-  it('pipe() operators that end early (take): the step has ended, what it no longer passes on counts as dropped', async () => {
-    const { driver, sink, input } = setup((stream, s) => s.attach(stream.pipe(take(1))));
-    input.pipeInput('k', 'a');
-    input.pipeInput('k', 'b');
-    input.pipeInput('k', 'c');
-    expect(sink.pending).toEqual(['a']);
+  it('pipe() operators that complete on their own (takeWhile) end their epoch: what they did not pass on is dropped, the next record starts afresh', async () => {
+    const { driver, sink, input } = setup((stream, s) => s.attach(stream.pipe(takeWhile((r) => r.value !== 'stop'))));
+    for (const v of ['a', 'stop', 'c']) input.pipeInput('k', v);
+    expect(sink.pending).toEqual(['a', 'c']);
     await sink.finish(driver, 'a');
+    expect(driver.committedOffset('in')).toBe(2);
+    await sink.finish(driver, 'c');
+    driver.flush();
     expect(driver.committedOffset('in')).toBe(3);
   });
 

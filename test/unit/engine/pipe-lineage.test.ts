@@ -3,7 +3,7 @@
  * is committed only once everything derived from it is acknowledged, whatever the operators do
  * (reorder, multiply, drop, hold, fail), and errors land on the record that caused them.
  */
-import { EMPTY, bufferCount, concat, delay, filter, from, groupBy, map, mergeMap, of, throwError, timer } from 'rxjs';
+import { EMPTY, asapScheduler, bufferCount, catchError, concat, delay, filter, from, groupBy, map, mergeMap, of, repeat, retry, subscribeOn, throwError, timer } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { StreamsBuilder, combineRecords, type KStream, type StreamRecord } from '../../../src/index.ts';
 import { TopologyTestDriver } from '../../../src/testing/index.ts';
@@ -264,5 +264,58 @@ describe('exactly-once mode: an epoch passes its outputs on only once it complet
     expect(driver.deadLetters().map((d) => d.error.sourceOffset)).toEqual(['1']);
     await sink.finishAll(driver);
     expect(driver.committedOffset('in')).toBe(2);
+  });
+});
+
+describe('pipe(): operators that subscribe to the step input in unusual ways', () => {
+  it('subscribeOn: records pushed before the operators subscribe are not lost', async () => {
+    const { driver, sink, input } = setup((stream) => stream.pipe(subscribeOn(asapScheduler)));
+    input.pipeInput('k', 'a');
+    input.pipeInput('k', 'b');
+    await driver.tick();
+    expect(sink.pending).toEqual(['a', 'b']);
+    await sink.finishAll(driver);
+    driver.flush();
+    expect(driver.committedOffset('in')).toBe(2);
+  });
+
+  it('retry() on the whole step is refused with the fix, per record, and never loops', () => {
+    const { driver, input } = setup((stream) =>
+      stream.pipe(
+        map((r: StreamRecord<string, string>) => {
+          if (r.value === 'bad') throw new Error('boom');
+          return r;
+        }),
+        retry(),
+      ),
+    );
+    input.pipeInput('k', 'bad');
+    expect(driver.deadLetters().map((d) => d.error.errorMessage)).toEqual([expect.stringMatching(/subscribed to the step's input again.*retry the inner work instead/)]);
+    expect(driver.committedOffset('in')).toBe(1);
+  });
+
+  it('repeat() on the whole step ends the epoch instead of looping', () => {
+    const { driver, sink, input } = setup((stream) => stream.pipe(repeat()));
+    input.pipeInput('k', 'a');
+    expect(sink.pending).toEqual(['a']);
+    driver.flush();
+    expect(driver.deadLetters().map((d) => d.error.errorMessage)).toEqual([expect.stringMatching(/subscribed to the step's input again/)]);
+  });
+
+  it('catchError(() => EMPTY) drops what it replaces, as in RxJS, and the next record still gets through', async () => {
+    const { driver, sink, input } = setup((stream) =>
+      stream.pipe(
+        map((r: StreamRecord<string, string>) => {
+          if (r.value === 'bad') throw new Error('boom');
+          return r;
+        }),
+        catchError(() => EMPTY),
+      ),
+    );
+    for (const v of ['a', 'bad', 'c']) input.pipeInput('k', v);
+    expect(sink.pending).toEqual(['a', 'c']);
+    await sink.finishAll(driver);
+    driver.flush();
+    expect(driver.committedOffset('in')).toBe(3);
   });
 });
