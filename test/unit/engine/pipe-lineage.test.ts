@@ -108,6 +108,20 @@ describe('pipe(): several outputs of one input (defect 2)', () => {
     expect(driver.committedOffset('in')).toBe(1);
   });
 
+  it('mergeMap to two outputs, then a filter step after pipe() that drops the first: the input waits for the second', async () => {
+    const { driver, sink, input } = setup((stream) =>
+      stream
+        .pipe(mergeMap((r: StreamRecord<string, string>) => from([r.withValue(`${r.value}-x`), r.withValue(`${r.value}-y`)])))
+        .filter((_key, value) => !value.endsWith('-x')),
+    );
+    input.pipeInput('k', 'a');
+    driver.flush();
+    expect(sink.pending).toEqual(['a-y']);
+    expect(driver.committedOffset('in')).toBeUndefined();
+    await sink.finish(driver, 'a-y');
+    expect(driver.committedOffset('in')).toBe(1);
+  });
+
   it('a step that emits twice over time: the input waits for the second output', async () => {
     const { driver, sink, input } = setup((stream) =>
       stream.transform((context) => (source) =>
