@@ -76,10 +76,8 @@ export class CachingKeyValueStore<K, V> implements KeyValueStore<K, V> {
       return cached;
     }
     this.#misses++;
-    const result = await this.#flights.run(id, () => this.#inner.lookup(key));
-    // Only the first caller of a coalesced load stores it, and never over an entry a write put
-    // there meanwhile; a load that writes kept overtaking is not stored at all.
-    if (result.fresh && !this.#cache.has(id)) this.#cache.set(id, result.value);
+    // A load no write overtook is cached as it completes; one that writes kept overtaking is not.
+    const result = await this.#flights.run(id, () => this.#inner.lookup(key), (value) => this.#cache.set(id, value));
     // What is cached now is at least as new as the load (a write may have landed since).
     return this.#cache.peek(id) ?? result.value;
   }

@@ -25,15 +25,19 @@ export class SingleFlight<T> {
     this.#maxAttempts = options.maxAttempts ?? 5;
   }
 
-  /** Joins the load of `id` in flight, or starts `load` for it. */
-  run(id: string, load: () => Promise<T>): Promise<FlightResult<T>> {
+  /**
+   * Joins the load of `id` in flight, or starts `load` for it. `onFresh` runs with a result no write
+   * overtook, in the same tick as that check, so no write can slip in between (e.g. to cache it).
+   */
+  run(id: string, load: () => Promise<T>, onFresh?: (value: T) => void): Promise<FlightResult<T>> {
     const current = this.#flights.get(id);
     if (current !== undefined) return current.promise;
     const flight: { stale: boolean; promise?: Promise<FlightResult<T>> } = { stale: false };
-    flight.promise = this.#fly(flight, load).finally(() => {
+    // Registered before `load` starts, so a write during its synchronous part invalidates it too.
+    this.#flights.set(id, flight as Flight<T>);
+    flight.promise = this.#fly(flight, load, onFresh).finally(() => {
       if (this.#flights.get(id) === flight) this.#flights.delete(id);
     });
-    this.#flights.set(id, flight as Flight<T>);
     return flight.promise;
   }
 
@@ -48,11 +52,14 @@ export class SingleFlight<T> {
     return this.#flights.size;
   }
 
-  async #fly(flight: { stale: boolean }, load: () => Promise<T>): Promise<FlightResult<T>> {
+  async #fly(flight: { stale: boolean }, load: () => Promise<T>, onFresh: ((value: T) => void) | undefined): Promise<FlightResult<T>> {
     for (let attempt = 1; ; attempt++) {
       flight.stale = false;
       const value = await load();
-      if (!flight.stale) return { value, fresh: true };
+      if (!flight.stale) {
+        onFresh?.(value);
+        return { value, fresh: true };
+      }
       if (attempt >= this.#maxAttempts) return { value, fresh: false };
     }
   }

@@ -205,6 +205,45 @@ describe.skipIf(!hasPostgres)('PostgreSQL-backed state stores', () => {
     await store.close();
   });
 
+  it('lookups see a batch while it is being written; a failed batch is kept for the next flush, behind newer writes', async () => {
+    const table = tableName('failed_flush');
+    const open = () => new PostgresKeyValueStore<string, User>({ name: 'users', pool, table, keySerde: stringSerde(), valueSerde: jsonSerde<User>() });
+    const store = open();
+    await store.init();
+    await store.put('a', user(1));
+    await store.put('b', user(2));
+    let issued!: () => void;
+    const insertIssued = new Promise<void>((resolve) => (issued = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    // The server drops the connection while the batch is being written.
+    const spy = vi.spyOn(pool, 'query').mockImplementationOnce((async () => {
+      issued();
+      await released;
+      throw Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' });
+    }) as never);
+    try {
+      const flushing = store.flush();
+      await insertIssued;
+      expect(store.pendingWrites).toBe(0);
+      expect(await store.get('a')).toEqual(user(1)); // from the batch in flight, no query
+      await store.put('a', user(10)); // a newer write while the batch is in flight
+      release();
+      await expect(flushing).rejects.toMatchObject({ code: 'STATE_STORE_FAILED', retriable: true });
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(store.pendingWrites).toBe(2);
+      expect(await store.get('a')).toEqual(user(10));
+      expect(await store.get('b')).toEqual(user(2));
+    } finally {
+      spy.mockRestore();
+    }
+    await store.close();
+    const restarted = open();
+    await restarted.init();
+    expect(await restarted.get('a')).toEqual(user(10));
+    expect(await restarted.get('b')).toEqual(user(2));
+  });
+
   it('wraps PostgreSQL errors into StateStoreErrors that never show the connection password', async () => {
     const secret = 'Pw0rdSecretXyz';
     // Trust auth accepts any password; the database is named like it, so the server's
