@@ -34,8 +34,8 @@ const MARKER_BYTES = 16;
  * A bounded LRU cache (lru-cache) in front of another store: the hot set in memory, the rest in the
  * inner store, from which an evicted key is read back.
  *
- * Writes go through to the inner store first and then overwrite the cached entry, so a lookup never
- * returns a value older than the table has consumed; a load from the inner store that a write
+ * Writes overwrite the cached entry and go through to the inner store, so a lookup never returns a
+ * value older than the table has consumed; a load from the inner store that a write
  * overtook is retried rather than cached (see `SingleFlight`). Concurrent misses for one key are one
  * inner lookup. Deletions and "unknown" answers are cached too, so a hot absent key costs no query.
  *
@@ -50,6 +50,9 @@ export class CachingKeyValueStore<K, V> implements KeyValueStore<K, V> {
   #hits = 0;
   #misses = 0;
   #evictions = 0;
+  /** Keys with a write in progress, to the sequence number of the latest such write. */
+  readonly #writing = new Map<string, number>();
+  #writeSeq = 0;
 
   constructor(inner: KeyValueStore<K, V>, options: CachingOptions<K, V>) {
     this.name = inner.name;
@@ -76,8 +79,15 @@ export class CachingKeyValueStore<K, V> implements KeyValueStore<K, V> {
       return cached;
     }
     this.#misses++;
-    // A load no write overtook is cached as it completes; one that writes kept overtaking is not.
-    const result = await this.#flights.run(id, () => this.#inner.lookup(key), (value) => this.#cache.set(id, value));
+    // A load no write overtook is cached as it completes; one that writes kept overtaking is not,
+    // nor one that ends while a write to its key is in progress.
+    const result = await this.#flights.run(
+      id,
+      () => this.#inner.lookup(key),
+      (value) => {
+        if (!this.#writing.has(id)) this.#cache.set(id, value);
+      },
+    );
     // What is cached now is at least as new as the load (a write may have landed since).
     return this.#cache.peek(id) ?? result.value;
   }
@@ -118,21 +128,33 @@ export class CachingKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 
   /**
-   * Writes to the inner store, then overwrites the cached entries. When the inner write fails part
-   * way, the inner store may hold some of the new values, so the entries are dropped instead: the
-   * next lookup reads what the inner store really has.
+   * Caches the written entries at once, then writes them to the inner store. Caching first keeps
+   * the order of the calls when writes to one key finish out of order (one waits for a flush, a
+   * later one does not). While a write is in progress, loads are not cached (they may have read
+   * before it); once it is done, its entries are cached again unless a later write to the key is
+   * in progress. When the inner write fails part way, the inner store may hold some of the new
+   * values, so the entries are dropped instead: the next lookup reads what the inner store has.
    */
   async #writeThrough(entries: ReadonlyArray<StoreEntry<K, V>>, write: () => Promise<void>): Promise<void> {
+    const seq = ++this.#writeSeq;
+    const latest = new Map<string, Lookup<V>>();
+    for (const { key, value } of entries) latest.set(this.#id(key), value === null ? DELETED : found(value));
+    for (const [id, lookup] of latest) {
+      this.#writing.set(id, seq);
+      // A value too large for the cache is not stored, and lru-cache then drops the older entry too.
+      this.#cache.set(id, lookup);
+      this.#flights.invalidate(id);
+    }
     let written = false;
     try {
       await write();
       written = true;
     } finally {
-      for (const { key, value } of entries) {
-        const id = this.#id(key);
-        // A value too large for the cache is not stored, and lru-cache then drops the older entry too.
-        if (written) this.#cache.set(id, value === null ? DELETED : found(value));
-        else this.#cache.delete(id);
+      for (const [id, lookup] of latest) {
+        const newest = this.#writing.get(id) === seq;
+        if (newest) this.#writing.delete(id);
+        if (!written) this.#cache.delete(id);
+        else if (newest) this.#cache.set(id, lookup);
         this.#flights.invalidate(id);
       }
     }

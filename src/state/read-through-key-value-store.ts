@@ -99,6 +99,8 @@ export class ReadThroughKeyValueStore<K, V> implements KeyValueStore<K, V> {
 
   /** A load in flight for a written key may have read before the write, failed or not. */
   async #writeThrough(keys: readonly K[], write: () => Promise<void>): Promise<void> {
+    // Before too: a load that ends while the write is in progress may have read before it.
+    for (const key of keys) this.#flights.invalidate(this.#id(key));
     try {
       await write();
     } finally {

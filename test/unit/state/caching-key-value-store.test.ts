@@ -103,6 +103,37 @@ describe('CachingKeyValueStore', () => {
     expect(await cache.lookup('u1')).toEqual({ kind: 'deleted' });
   });
 
+  it('keeps the order of writes to one key that finish out of order (one waits for a flush, the next does not)', async () => {
+    const { probe, cache } = await cachedStore({ maxEntries: 10 });
+    const flush = deferred<undefined>();
+    probe.writeGate = flush.promise;
+    const first = cache.put('u1', 'v1');
+    probe.writeGate = undefined;
+    await cache.put('u1', 'v2');
+    flush.resolve(undefined);
+    await first;
+    expect(await probe.inner.get('u1')).toBe('v2');
+    expect(await cache.get('u1')).toBe('v2');
+  });
+
+  it('does not cache a load that ends while a write to its key is in progress', async () => {
+    const { probe, cache } = await cachedStore({ maxEntries: 10 });
+    await probe.inner.put('u1', 'old');
+    const gate = deferred<undefined>();
+    probe.gate = gate.promise;
+    const lookup = cache.get('u1');
+    await probe.waiting.promise; // the load read 'old'
+    probe.gate = undefined;
+    const flush = deferred<undefined>();
+    probe.writeGate = flush.promise;
+    const write = cache.put('u1', 'new');
+    gate.resolve(undefined);
+    expect(await lookup).toBe('new');
+    flush.resolve(undefined);
+    await write;
+    expect(await cache.get('u1')).toBe('new');
+  });
+
   it('drops the cached entry when the inner write fails, so the next lookup reads what the inner store has', async () => {
     const { probe, cache } = await cachedStore({ maxEntries: 10 });
     await cache.put('u1', 'old');

@@ -32,6 +32,8 @@ export class ProbeStore<K, V> implements KeyValueStore<K, V> {
   waiting = deferred<undefined>();
   /** When set, writes reach the inner store and then throw this. */
   failWrites: Error | undefined;
+  /** When set, a write reaches the inner store and then waits for this before it returns. */
+  writeGate: Promise<unknown> | undefined;
 
   constructor(readonly inner: KeyValueStore<K, V>) {
     this.name = inner.name;
@@ -57,17 +59,23 @@ export class ProbeStore<K, V> implements KeyValueStore<K, V> {
   }
 
   async put(key: K, value: V): Promise<void> {
+    const gate = this.writeGate;
     await this.inner.put(key, value);
+    await gate;
     if (this.failWrites) throw this.failWrites;
   }
 
   async delete(key: K): Promise<void> {
+    const gate = this.writeGate;
     await this.inner.delete(key);
+    await gate;
     if (this.failWrites) throw this.failWrites;
   }
 
   async putAll(entries: Iterable<StoreEntry<K, V>>): Promise<void> {
+    const gate = this.writeGate;
     await this.inner.putAll(entries);
+    await gate;
     if (this.failWrites) throw this.failWrites;
   }
 
