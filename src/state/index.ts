@@ -1,4 +1,4 @@
-export { DELETED, UNKNOWN, valueOf, type KeyValueStore, type Lookup, type StoreEntry } from './key-value-store.ts';
+export { DELETED, UNKNOWN, found, valueOf, type KeyValueStore, type Lookup, type StoreEntry } from './key-value-store.ts';
 export { InMemoryKeyValueStore, type InMemoryKeyValueStoreOptions } from './in-memory-key-value-store.ts';
 export { CachingKeyValueStore, estimateSize, type CachingOptions, type CacheStats } from './caching-key-value-store.ts';
 export { PostgresKeyValueStore, type PostgresKeyValueStoreOptions } from './postgres-key-value-store.ts';

@@ -205,6 +205,18 @@ describe.skipIf(!hasPostgres)('PostgreSQL-backed state stores', () => {
     await store.close();
   });
 
+  it('uses a mixed-case table name exactly as written (quoted), and refuses one that is not a plain identifier', async () => {
+    const table = tableName('Mixed_Case');
+    const { store } = usersStore({ table });
+    await store.init();
+    await store.put('u-1', user(1));
+    await store.flush();
+    const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`);
+    expect(rows[0]?.n).toBe('1');
+    expect(() => usersStore({ table: `${table}"; DROP TABLE "${table}` })).toThrow(/option table must be a plain SQL identifier/);
+    await store.close();
+  });
+
   it('lookups see a batch while it is being written; a failed batch is kept for the next flush, behind newer writes', async () => {
     const table = tableName('failed_flush');
     const open = () => new PostgresKeyValueStore<string, User>({ name: 'users', pool, table, keySerde: stringSerde(), valueSerde: jsonSerde<User>() });
