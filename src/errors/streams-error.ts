@@ -95,6 +95,13 @@ export class SchemaError extends StreamsError {
   }
 }
 
+/** A state store could not read or write (PostgreSQL, a read-through loader) or was used closed. */
+export class StateStoreError extends StreamsError {
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'STATE_STORE_FAILED' });
+  }
+}
+
 /** Turns anything thrown into an Error without losing it. */
 export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
