@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { TransportError } from '../../src/errors/streams-error.ts';
 import { partitionForKey } from '../../src/transport/memory/murmur2.ts';
-import type { BatchContext, TopicPartition, Transport } from '../../src/transport/transport.ts';
+import type { BatchContext, ConsumerOptions, TopicPartition, Transport } from '../../src/transport/transport.ts';
 import { uniqueName } from '../support/names.ts';
 import {
   Collector,
@@ -35,7 +35,16 @@ import {
   withDeadline,
 } from '../support/transport-scenario-helpers.ts';
 
-export type TransportSetup = () => { transport: Transport } | Promise<{ transport: Transport }>;
+export interface TransportUnderTest {
+  readonly transport: Transport;
+  /**
+   * The shortest `sessionTimeoutMs` the log accepts (Kafka's `group.min.session.timeout.ms`, 6 s by
+   * default); the eviction scenarios use it to stay as short as the transport allows. Default 6000.
+   */
+  readonly minSessionTimeoutMs?: number;
+}
+
+export type TransportSetup = () => TransportUnderTest | Promise<TransportUnderTest>;
 
 /** Per scenario; generous because a real broker's rebalances take seconds, while memory takes milliseconds. */
 const SCENARIO_TIMEOUT_MS = 60_000;
@@ -420,6 +429,191 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
           // The leaver committed every batch it handled, so its successor starts where it stopped.
           const takenOver = b.seen.records.filter((r) => leftByA.includes(r.partition));
           expect(takenOver.filter((r) => str(r.value).startsWith('phase1-'))).toEqual([]);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+    });
+
+    describe('offset commits', () => {
+      it(
+        'a member may commit any partition of an existing topic at any offset, assigned to it or not, before its first fetch too',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-commit'), partitions: 2 });
+          const other = await createTopic(admin, { topic: uniqueName('conf-commit-other') });
+          const producer = await connectedProducer(t);
+          await producer.send(recordsTo(topic, 0, 'c', 3));
+          const groupId = uniqueName('conf-commit-group');
+
+          const a = await connectedConsumer(t, { groupId });
+          await a.subscribe({ topics: [topic] });
+          await a.run({ eachBatch: async () => undefined });
+          // Right after run(): Kafka's coordinator checks the member and generation, not what was fetched.
+          await a.commit([{ topic, partition: 1, offset: 0 }]);
+
+          const b = await connectedConsumer(t, { groupId });
+          await b.subscribe({ topics: [topic] });
+          await b.run({ eachBatch: async () => undefined });
+          await eventually(
+            () => [partitionsOf(a.assignment()), partitionsOf(b.assignment())] as const,
+            ([ofA, ofB]) => ofA.length === 1 && ofB.length === 1 && intersect(ofA, ofB).length === 0,
+            'both members to own one partition each',
+          );
+          const ofB = b.assignment()[0];
+          if (ofB === undefined) throw new Error('the second member owns nothing');
+
+          // The classic group protocol does not tie commits to the assignment: a partition of another member is accepted.
+          await a.commit([{ ...ofB, offset: 2 }]);
+          await a.commit([{ topic, partition: 0, offset: 3 }]); // the end offset
+          await a.commit([{ topic, partition: 1, offset: 100 }]); // past the end
+          await a.commit([{ topic: other, partition: 0, offset: 1 }]); // a topic the group does not read
+          await eventually(
+            () => admin.committedOffsets(groupId, topic),
+            (offsets) => offsets.get(0) === 3 && offsets.get(1) === 100,
+            'the commits to show',
+          );
+          await a.commit([{ topic, partition: 0, offset: 1 }]); // backwards
+          await eventually(() => admin.committedOffsets(groupId, topic), (offsets) => offsets.get(0) === 1, 'the backward commit to show');
+          expect(await admin.committedOffsets(groupId, other)).toEqual(new Map([[0, 1]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'refuses a commit of a missing partition as retriable, and one before run or after disconnect as not retriable',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-commit-refused') });
+          const groupId = uniqueName('conf-commit-refused-group');
+          const consumer = await connectedConsumer(t, { groupId });
+          await consumer.subscribe({ topics: [topic] });
+
+          const beforeRun = await rejectionOf(consumer.commit([{ topic, partition: 0, offset: 1 }]));
+          expect(beforeRun).toBeInstanceOf(TransportError);
+          expect(beforeRun).toMatchObject({ code: 'COMMIT_FAILED', retriable: false });
+
+          await consumer.run({ eachBatch: async () => undefined });
+          // The topic may be created later, so Kafka calls this retriable (after its client's retries).
+          const missing = await rejectionOf(consumer.commit([{ topic, partition: 7, offset: 1 }]));
+          expect(missing).toBeInstanceOf(TransportError);
+          expect(missing).toMatchObject({ code: 'COMMIT_FAILED', retriable: true });
+          expect((missing as Error).message).toContain('UNKNOWN_TOPIC_OR_PARTITION');
+          expect((await admin.committedOffsets(groupId, topic)).has(7)).toBe(false);
+
+          await consumer.disconnect();
+          const afterDisconnect = await rejectionOf(consumer.commit([{ topic, partition: 0, offset: 1 }]));
+          expect(afterDisconnect).toBeInstanceOf(TransportError);
+          expect(afterDisconnect).toMatchObject({ code: 'COMMIT_FAILED', retriable: false });
+          expect((await admin.committedOffsets(groupId, topic)).size).toBe(0);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+    });
+
+    describe('session timeout', () => {
+      it(
+        'evicts a member whose batch outlives the session without a heartbeat: the others take its partition and records, its commits fail as retriable, it rejoins after the batch',
+        async () => {
+          const { transport: t, minSessionTimeoutMs = 6_000 } = await setup();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-evict'), partitions: 2 });
+          const groupId = uniqueName('conf-evict-group');
+          const producer = await connectedProducer(t);
+          const session: Partial<ConsumerOptions> = { sessionTimeoutMs: minSessionTimeoutMs, heartbeatIntervalMs: Math.floor(minSessionTimeoutMs / 10) };
+
+          const other = await connectedConsumer(t, { groupId, ...session });
+          const otherSeen = new Collector();
+          await other.subscribe({ topics: [topic] });
+          await other.run({ eachBatch: otherSeen.handler() });
+          const slow = await connectedConsumer(t, { groupId, ...session });
+          const started = deferred<{ partition: number; context: BatchContext }>();
+          const release = deferred<undefined>();
+          let slowBatches = 0;
+          await slow.subscribe({ topics: [topic] });
+          await slow.run({
+            eachBatch: async (batch, context) => {
+              if (slowBatches++ > 0) return;
+              started.resolve({ partition: batch.partition, context });
+              await release.promise;
+            },
+          });
+          await eventually(
+            () => [partitionsOf(slow.assignment()), partitionsOf(other.assignment())] as const,
+            ([ofSlow, ofOther]) => ofSlow.length === 1 && ofOther.length === 1 && intersect(ofSlow, ofOther).length === 0,
+            'both members to own one partition each',
+          );
+          const slowPartition = slow.assignment()[0]?.partition ?? -1;
+          await producer.send(recordsTo(topic, slowPartition, 'stuck', 1));
+          const { partition, context } = await withDeadline(started.promise, 'the slow batch to start');
+          expect(partition).toBe(slowPartition);
+
+          // The group gives up on the silent member after the session timeout and hands its partition on.
+          await eventually(() => partitionsOf(other.assignment()), (owned) => sameSet(owned, [0, 1]), 'the other member to own both partitions');
+          await otherSeen.until((records) => records.some((r) => str(r.value) === 'stuck-0'), 'the uncommitted record to reach the other member');
+
+          const late = await rejectionOf(slow.commit([{ topic, partition: slowPartition, offset: 1 }]));
+          expect(late).toBeInstanceOf(TransportError);
+          expect(late).toMatchObject({ code: 'COMMIT_FAILED', retriable: true });
+          // Kafka tells an evicted member on its next heartbeat; from then on the batch should stop.
+          await context.heartbeat();
+          expect(context.isRunning()).toBe(false);
+          expect((await admin.committedOffsets(groupId, topic)).has(slowPartition)).toBe(false);
+
+          release.resolve(undefined);
+          await eventually(
+            () => [partitionsOf(slow.assignment()), partitionsOf(other.assignment())] as const,
+            ([ofSlow, ofOther]) => ofSlow.length === 1 && ofOther.length === 1 && intersect(ofSlow, ofOther).length === 0,
+            'the evicted member to rejoin and get a partition back',
+          );
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'keeps a member whose long batch calls heartbeat() in the group, with its partition and its commits',
+        async () => {
+          const { transport: t, minSessionTimeoutMs = 6_000 } = await setup();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-heartbeat'), partitions: 2 });
+          const groupId = uniqueName('conf-heartbeat-group');
+          const producer = await connectedProducer(t);
+          const session: Partial<ConsumerOptions> = { sessionTimeoutMs: minSessionTimeoutMs, heartbeatIntervalMs: Math.floor(minSessionTimeoutMs / 10) };
+
+          const other = await connectedConsumer(t, { groupId, ...session });
+          await other.subscribe({ topics: [topic] });
+          const revokedFromOther: TopicPartition[] = [];
+          await other.run({ eachBatch: async () => undefined, onRevoked: (partitions) => void revokedFromOther.push(...partitions) });
+          const busy = await connectedConsumer(t, { groupId, ...session });
+          const finished = deferred<boolean>();
+          await busy.subscribe({ topics: [topic] });
+          await busy.run({
+            eachBatch: async (batch, context) => {
+              // Two and a half sessions of work, beating five times per session.
+              const until = Date.now() + minSessionTimeoutMs * 2.5;
+              while (Date.now() < until) {
+                await new Promise((resolve) => setTimeout(resolve, minSessionTimeoutMs / 5));
+                await context.heartbeat();
+              }
+              await busy.commit([{ topic, partition: batch.partition, offset: 1 }]);
+              finished.resolve(context.isRunning());
+            },
+          });
+          await eventually(
+            () => [partitionsOf(busy.assignment()), partitionsOf(other.assignment())] as const,
+            ([ofBusy, ofOther]) => ofBusy.length === 1 && ofOther.length === 1 && intersect(ofBusy, ofOther).length === 0,
+            'both members to own one partition each',
+          );
+          const busyPartition = busy.assignment()[0]?.partition ?? -1;
+          const ofOther = partitionsOf(other.assignment());
+          revokedFromOther.length = 0;
+          await producer.send(recordsTo(topic, busyPartition, 'long', 1));
+
+          expect(await withDeadline(finished.promise, 'the long batch to finish', minSessionTimeoutMs * 5)).toBe(true);
+          expect(partitionsOf(other.assignment())).toEqual(ofOther);
+          expect(revokedFromOther).toEqual([]);
+          await eventually(() => admin.committedOffsets(groupId, topic), (offsets) => offsets.get(busyPartition) === 1, 'the commit made after the long batch');
         },
         SCENARIO_TIMEOUT_MS,
       );

@@ -13,8 +13,12 @@
  * - Rebalances are incremental: only partitions that move are revoked (kafkajs's eager protocol
  *   revokes everything). A loser's in-flight batches settle and its `onRevoked` runs before the
  *   winner's `onAssigned`, always; `rebalanceTimeoutMs` bounds the wait.
- * - A member commits only partitions it owns (Kafka refuses stale generations, which is close).
- * - No session timeouts: an in-process member cannot vanish without `disconnect`.
+ * - A member's commit is checked as Kafka's classic coordinator checks it (member of the group,
+ *   partition exists; not who owns it), but a missing partition is refused at once, where kafkajs
+ *   retries for seconds before giving up.
+ * - Session timeouts are modelled (a batch silent for longer than `sessionTimeoutMs` gets its member
+ *   evicted), but Kafka's minimum session (`group.min.session.timeout.ms`, 6 s) is not enforced, and
+ *   an evicted member's `isRunning()` turns false at once (kafkajs tells it on its next heartbeat).
  * - A rejected `eachBatch` is delivered again from its first offset after `retryBackoffMs`,
  *   doubling per failure (kafkajs retries from the last resolved offset, then restarts).
  * - `disconnect` aborts a producer's open transaction at once (Kafka waits for the transaction
