@@ -619,6 +619,105 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
       );
     });
 
+    describe('broker limits and missing topics', () => {
+      it(
+        "refuses a partition's record batch above max.message.bytes as MESSAGE_TOO_LARGE, not retriable, and writes the other partitions",
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          // A record batch is 61 bytes of header plus, per record, its varint-framed fields: with no
+          // key or headers and a 130-byte value that is 61 + 139 = 200 bytes.
+          const topic = await createTopic(admin, { topic: uniqueName('conf-size'), partitions: 2, config: { 'max.message.bytes': '200' } });
+          const producer = await connectedProducer(t);
+          const record = (partition: number, size: number, timestamp = 1_700_000_000_000) => ({ topic, partition, key: null, value: Buffer.alloc(size, 97), timestamp });
+
+          await producer.send([record(0, 130)]);
+          const tooLarge = await rejectionOf(producer.send([record(0, 10), record(1, 131)]));
+          expect(tooLarge).toBeInstanceOf(TransportError);
+          expect(tooLarge).toMatchObject({ code: 'TRANSPORT_FAILED', retriable: false });
+          expect((tooLarge as Error).message).toContain('MESSAGE_TOO_LARGE');
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 2], [1, 0]]));
+
+          // The limit is per batch: records that fit one by one are refused together.
+          const together = await rejectionOf(producer.send([record(1, 70), record(1, 70)]));
+          expect(together).toMatchObject({ code: 'TRANSPORT_FAILED', retriable: false });
+          await producer.send([record(1, 60), record(1, 60)]);
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 2], [1, 2]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        "applies the broker's message.max.bytes (1048588) to topics without their own limit, and the limit inside transactions",
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-size-default') });
+          const producer = await connectedProducer(t);
+          const record = (size: number) => ({ topic, partition: 0, key: null, value: Buffer.alloc(size, 97), timestamp: 1_700_000_000_000 });
+
+          await producer.send([record(1_048_516)]);
+          expect(await rejectionOf(producer.send([record(1_048_517)]))).toMatchObject({ code: 'TRANSPORT_FAILED', retriable: false });
+
+          const transactional = await connectedProducer(t, { transactionalId: uniqueName('conf-size-txn') });
+          const transaction = await transactional.transaction();
+          const refused = await rejectionOf(transaction.send([record(1_048_517)]));
+          expect(refused).toMatchObject({ code: 'TRANSACTION_FAILED', retriable: false });
+          expect((refused as Error).message).toContain('MESSAGE_TOO_LARGE');
+          // The refusal does not doom the transaction.
+          await transaction.send([text(topic, 'k', 'small')]);
+          await transaction.commit();
+          // The big record, the small one and the commit marker.
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 3]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'fails a send to a missing topic as retriable after a bounded wait, creating and writing nothing, and sends once the topic appears',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const existing = await createTopic(admin, { topic: uniqueName('conf-exists') });
+          const missing = uniqueName('conf-missing-topic');
+          const producer = await connectedProducer(t);
+
+          const error = await rejectionOf(producer.send([text(existing, 'k', 'v'), text(missing, 'k', 'v')]));
+          expect(error).toBeInstanceOf(TransportError);
+          expect(error).toMatchObject({ code: 'TRANSPORT_FAILED', retriable: true });
+          expect((error as Error).message).toContain('UNKNOWN_TOPIC_OR_PARTITION');
+          expect((error as Error).message).toContain(missing);
+          expect(await admin.listTopics()).not.toContain(missing);
+          expect(await admin.endOffsets(existing)).toEqual(new Map([[0, 0]]));
+
+          const later = uniqueName('conf-later-topic');
+          const sending = producer.send([text(later, 'k', 'v')]);
+          await createTopic(admin, { topic: later });
+          await withDeadline(sending, 'the send to go through once the topic exists');
+          expect(await admin.endOffsets(later)).toEqual(new Map([[0, 1]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'refuses to subscribe to a missing topic as retriable, creating nothing',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const existing = await createTopic(admin, { topic: uniqueName('conf-sub-exists') });
+          const missing = uniqueName('conf-sub-missing');
+          const consumer = await connectedConsumer(t, { groupId: uniqueName('conf-sub-group') });
+
+          const error = await rejectionOf(consumer.subscribe({ topics: [existing, missing] }));
+          expect(error).toBeInstanceOf(TransportError);
+          expect(error).toMatchObject({ code: 'TRANSPORT_FAILED', retriable: true });
+          expect((error as Error).message).toContain('UNKNOWN_TOPIC_OR_PARTITION');
+          expect(await admin.listTopics()).not.toContain(missing);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+    });
+
     describe('transactions', () => {
       it(
         'read_committed sees committed transactions only, and nothing past a transaction still open',

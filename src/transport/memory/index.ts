@@ -23,11 +23,16 @@
  *   doubling per failure (kafkajs retries from the last resolved offset, then restarts).
  * - `disconnect` aborts a producer's open transaction at once (Kafka waits for the transaction
  *   timeout); a fenced producer's plain `send` is refused too (kafkajs lets it through).
+ * - Producers and consumers never create topics (the kafka transport disables auto-creation); a
+ *   send waits up to `missingTopicWaitMs` for a missing topic, as kafkajs' metadata retries do.
+ *   `MemoryBroker.append` still creates topics on first use: that is the test driver's API.
+ * - A partition's record batch over `max.message.bytes` (topic) or `messageMaxBytes` (broker) is
+ *   refused with MESSAGE_TOO_LARGE, its size computed as kafkajs encodes it, uncompressed.
  * - Compaction runs only when `compact(topic)` is called, and drops tombstones at once.
  * - Like Kafka, transaction markers take offsets and compaction leaves gaps: never assume dense offsets.
  */
 export { MemoryTransport, type MemoryTransportOptions } from './memory-transport.ts';
-export { MemoryBroker, type MemoryBrokerOptions, type RecordPosition, type TopicListener } from './memory-broker.ts';
+export { MemoryBroker, type AppendResult, type MemoryBrokerOptions, type RecordPosition, type TopicCreatedListener, type TopicListener } from './memory-broker.ts';
 export type { FetchOptions, FetchResult, IsolationLevel } from './partition-log.ts';
 export type { MemoryErrorContext, MemoryErrorReporter } from './error-reporter.ts';
 export { murmur2, partitionForKey, toPositive } from './murmur2.ts';

@@ -6,7 +6,7 @@ import type { MemoryErrorReporter } from './error-reporter.ts';
 import { FetchLoop } from './fetch-loop.ts';
 import type { MemoryBroker } from './memory-broker.ts';
 import { SessionClock } from './session-clock.ts';
-import { checkTopicName } from './topic-log.ts';
+import { checkTopicName, unknownTopics } from './topic-log.ts';
 import { tpKey } from '../topic-partition-key.ts';
 
 export interface MemoryConsumerSettings {
@@ -65,13 +65,17 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
     this.connection.connect();
   }
 
-  /** Adds topics before `run`, creating missing ones with the broker's default partition count, as kafkajs's metadata request does. */
+  /**
+   * Adds topics before `run`. A topic that does not exist is refused (UNKNOWN_TOPIC_OR_PARTITION,
+   * retriable) and none is added, as the kafka transport's subscribe does: it never creates topics.
+   */
   async subscribe(options: { readonly topics: readonly string[]; readonly fromBeginning?: boolean }): Promise<void> {
     this.connection.assertConnected('subscribe');
     if (this.loop !== undefined) throw new TransportError(`cannot subscribe while running (group ${this.groupId}); subscribe before run`);
     for (const topic of options.topics) checkTopicName(topic);
+    const missing = options.topics.filter((topic) => !this.broker.hasTopic(topic));
+    if (missing.length > 0) throw unknownTopics(missing, `subscribe of group "${this.groupId}"`, 'TRANSPORT_FAILED');
     for (const topic of options.topics) {
-      this.broker.ensureTopic(topic);
       if (!this.subscribed.includes(topic)) this.subscribed.push(topic);
     }
     this.fromBeginning = options.fromBeginning ?? true;

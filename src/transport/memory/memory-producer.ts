@@ -3,9 +3,20 @@ import type { OutgoingRecord, ProducerOptions, TransportProducer, TransportTrans
 import { ConnectionState } from './connection-state.ts';
 import type { MemoryBroker } from './memory-broker.ts';
 import { MemoryTransaction } from './memory-transaction.ts';
+import { messageTooLarge } from './record-batch-size.ts';
+import { checkTopicName, unknownTopics } from './topic-log.ts';
+import { awaitTopics } from './topic-wait.ts';
+
+export interface MemoryProducerSettings {
+  /** How long a send waits for a missing topic to be created before failing as retriable. */
+  readonly missingTopicWaitMs: number;
+}
 
 /**
- * A producer on the memory broker. `send` appends all its records in one step (all or nothing).
+ * A producer on the memory broker. `send` appends all its records in one step, as one produce
+ * request: a topic that does not exist fails the whole send after a bounded wait (never created,
+ * as the kafka transport disables auto-creation), and a partition whose record batch is over
+ * `max.message.bytes` is refused while the others are written (MESSAGE_TOO_LARGE).
  * `idempotent` and `acks` are accepted and change nothing: an in-process append is never lost or
  * duplicated. With a `transactionalId`, `connect` registers a new epoch (as Java's
  * `initTransactions`), which fences any older producer with the same id and aborts its open
@@ -18,6 +29,7 @@ export class MemoryProducer implements TransportProducer {
   constructor(
     private readonly broker: MemoryBroker,
     private readonly options: ProducerOptions = {},
+    private readonly settings: MemoryProducerSettings = { missingTopicWaitMs: 0 },
   ) {}
 
   async connect(): Promise<void> {
@@ -33,7 +45,12 @@ export class MemoryProducer implements TransportProducer {
   async send(records: readonly OutgoingRecord[]): Promise<void> {
     this.connection.assertConnected('send');
     this.assertNotFenced();
-    this.broker.appendAll(records);
+    if (records.length === 0) return;
+    await this.awaitTopics(records, 'send', 'TRANSPORT_FAILED');
+    this.connection.assertConnected('send');
+    this.assertNotFenced();
+    const { oversized } = this.broker.produce(records);
+    if (oversized.length > 0) throw messageTooLarge(oversized, `send of ${records.length} record(s)`, 'TRANSPORT_FAILED');
   }
 
   async transaction(): Promise<TransportTransaction> {
@@ -43,7 +60,10 @@ export class MemoryProducer implements TransportProducer {
       throw new TransportError('transaction() needs a producer created with a transactionalId', { code: 'TRANSACTION_FAILED' });
     }
     const transaction = this.broker.transactions.begin(id, this.epoch);
-    return new MemoryTransaction(this.broker.transactions, transaction, (operation) => this.connection.assertConnected(operation));
+    return new MemoryTransaction(this.broker.transactions, transaction, {
+      assertConnected: (operation) => this.connection.assertConnected(operation),
+      awaitTopics: (records) => this.awaitTopics(records, `transactional send in transaction "${id}"`, 'TRANSACTION_FAILED'),
+    });
   }
 
   /**
@@ -55,6 +75,13 @@ export class MemoryProducer implements TransportProducer {
     const id = this.options.transactionalId;
     if (id !== undefined && this.epoch !== undefined && this.connection.connected) this.broker.transactions.abortOngoing(id, this.epoch);
     this.connection.close();
+  }
+
+  /** Waits for the records' topics to exist; rejects naming the missing ones when the wait runs out. */
+  private async awaitTopics(records: readonly OutgoingRecord[], operation: string, code: 'TRANSPORT_FAILED' | 'TRANSACTION_FAILED'): Promise<void> {
+    for (const record of records) checkTopicName(record.topic);
+    const missing = await awaitTopics(this.broker, new Set(records.map((r) => r.topic)), this.settings.missingTopicWaitMs);
+    if (missing.length > 0) throw unknownTopics(missing, operation, code);
   }
 
   private assertNotFenced(): void {

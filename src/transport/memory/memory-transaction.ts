@@ -1,6 +1,13 @@
 import type { OutgoingRecord, TopicPartitionOffset, TransportTransaction } from '../transport.ts';
 import type { BrokerTransaction, TransactionCoordinator } from './transaction-coordinator.ts';
 
+/** What a transaction needs from its producer. */
+export interface TransactionHost {
+  assertConnected(operation: string): void;
+  /** Waits for the records' topics to exist; rejects as a missing topic does on Kafka. */
+  awaitTopics(records: readonly OutgoingRecord[]): Promise<void>;
+}
+
 /**
  * A producer's open transaction. Its records are in the log at once (read_uncommitted readers see
  * them) but read_committed readers wait for `commit`; offsets added with `sendOffsets` reach the
@@ -10,26 +17,29 @@ export class MemoryTransaction implements TransportTransaction {
   constructor(
     private readonly coordinator: TransactionCoordinator,
     private readonly transaction: BrokerTransaction,
-    private readonly assertConnected: (operation: string) => void,
+    private readonly host: TransactionHost,
   ) {}
 
   async send(records: readonly OutgoingRecord[]): Promise<void> {
-    this.assertConnected('send in a transaction');
+    this.host.assertConnected('send in a transaction');
+    if (records.length === 0) return;
+    await this.host.awaitTopics(records);
+    this.host.assertConnected('send in a transaction');
     this.coordinator.send(this.transaction, records);
   }
 
   async sendOffsets(options: { readonly groupId: string; readonly offsets: readonly TopicPartitionOffset[] }): Promise<void> {
-    this.assertConnected('send offsets in a transaction');
+    this.host.assertConnected('send offsets in a transaction');
     this.coordinator.addOffsets(this.transaction, options.groupId, options.offsets);
   }
 
   async commit(): Promise<void> {
-    this.assertConnected('commit a transaction');
+    this.host.assertConnected('commit a transaction');
     this.coordinator.commit(this.transaction);
   }
 
   async abort(): Promise<void> {
-    this.assertConnected('abort a transaction');
+    this.host.assertConnected('abort a transaction');
     this.coordinator.abort(this.transaction);
   }
 }

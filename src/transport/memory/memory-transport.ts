@@ -12,6 +12,12 @@ export interface MemoryTransportOptions {
   readonly retryBackoffMs?: number;
   /** Where errors thrown by `eachBatch`, `onAssigned` and `onRevoked` go. Default: a process warning. */
   readonly onError?: MemoryErrorReporter;
+  /**
+   * How long a send to a topic that does not exist waits for it to be created before failing with
+   * a retriable UNKNOWN_TOPIC_OR_PARTITION error. Default 8000 ms, about what kafkajs' metadata
+   * retries take with the kafka transport; tests may shorten it.
+   */
+  readonly missingTopicWaitMs?: number;
 }
 
 /**
@@ -23,11 +29,13 @@ export class MemoryTransport implements Transport {
   readonly broker: MemoryBroker;
   private readonly retryBackoffMs: number;
   private readonly onError: MemoryErrorReporter;
+  private readonly missingTopicWaitMs: number;
 
   constructor(options: MemoryTransportOptions = {}) {
     this.broker = options.broker ?? new MemoryBroker();
     this.retryBackoffMs = options.retryBackoffMs ?? 100;
     this.onError = options.onError ?? warnOnError;
+    this.missingTopicWaitMs = options.missingTopicWaitMs ?? 8_000;
   }
 
   admin(): TransportAdmin {
@@ -35,7 +43,7 @@ export class MemoryTransport implements Transport {
   }
 
   producer(options: ProducerOptions = {}): TransportProducer {
-    return new MemoryProducer(this.broker, options);
+    return new MemoryProducer(this.broker, options, { missingTopicWaitMs: this.missingTopicWaitMs });
   }
 
   consumer(options: ConsumerOptions): TransportConsumer {

@@ -27,6 +27,12 @@ export class TopicLog {
     if (!Number.isSafeInteger(partitions) || partitions < 1) {
       throw new TransportError(`cannot create topic ${spec.topic}: partitions must be a positive integer, got ${partitions}`, { context: { topic: spec.topic } });
     }
+    const maxMessageBytes = spec.config?.['max.message.bytes'];
+    if (maxMessageBytes !== undefined && !/^\d+$/.test(maxMessageBytes)) {
+      throw new TransportError(`cannot create topic ${spec.topic}: max.message.bytes must be a non-negative integer, got ${maxMessageBytes}`, {
+        context: { topic: spec.topic },
+      });
+    }
   }
 
   /** Whether the policy includes compaction (`compact` or `compact,delete`). */
@@ -51,4 +57,21 @@ export function checkTopicName(topic: string): void {
   if (!LEGAL_NAME.test(topic) || topic === '.' || topic === '..') {
     throw new TransportError(`illegal topic name ${JSON.stringify(topic)}: use 1 to 249 of [a-zA-Z0-9._-]`, { context: { topic } });
   }
+}
+
+/**
+ * What the kafka transport raises for topics the broker does not know (it never auto-creates them):
+ * UNKNOWN_TOPIC_OR_PARTITION, retriable because the topic may yet be created.
+ */
+export function unknownTopics(
+  topics: readonly string[],
+  operation: string,
+  code: 'TRANSPORT_FAILED' | 'TRANSACTION_FAILED' | 'COMMIT_FAILED',
+): TransportError {
+  const names = topics.map((topic) => JSON.stringify(topic)).join(', ');
+  return new TransportError(`${operation} failed (UNKNOWN_TOPIC_OR_PARTITION): topic ${names} does not exist`, {
+    code,
+    retriable: true,
+    ...(topics[0] === undefined ? {} : { context: { topic: topics[0] } }),
+  });
 }
