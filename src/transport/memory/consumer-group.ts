@@ -28,6 +28,9 @@ interface Membership {
   owned: TopicPartition[];
   leaving: boolean;
   evicted: boolean;
+  /** Resolves when the member's session expires, so a rebalance waiting on its revoke stops waiting. */
+  readonly expired: Promise<void>;
+  expire(): void;
 }
 
 /**
@@ -49,7 +52,11 @@ export class ConsumerGroup {
   /** Adds the member and resolves once the rebalance it causes has given it its partitions. */
   join(member: GroupMember): Promise<void> {
     return this.enqueue(() => {
-      this.members.set(member.memberId, { member, owned: [], leaving: false, evicted: false });
+      let expire = (): void => undefined;
+      const expired = new Promise<void>((resolve) => {
+        expire = resolve;
+      });
+      this.members.set(member.memberId, { member, owned: [], leaving: false, evicted: false, expired, expire });
     });
   }
 
@@ -61,8 +68,13 @@ export class ConsumerGroup {
     });
   }
 
-  /** Removes a member whose session expired and hands its partitions to the rest, without waiting for it. */
+  /**
+   * Removes a member whose session expired and hands its partitions to the rest, without waiting for
+   * it. A rebalance already waiting for this member's revoke stops waiting at once, as Kafka's
+   * coordinator drops an expired member from a rebalance in progress.
+   */
   evict(memberId: string): Promise<void> {
+    this.members.get(memberId)?.expire();
     return this.enqueue(() => {
       const membership = this.members.get(memberId);
       if (membership !== undefined) membership.evicted = true;
@@ -163,7 +175,7 @@ export class ConsumerGroup {
         const keep = new Set((target.get(membership.member.memberId) ?? []).map(tpKey));
         const lost = membership.owned.filter((tp) => !keep.has(tpKey(tp)));
         if (lost.length === 0) return;
-        await waitAtMost(membership.member.revoke(lost), membership.member.rebalanceTimeoutMs);
+        await waitAtMost(Promise.race([membership.member.revoke(lost), membership.expired]), membership.member.rebalanceTimeoutMs);
         membership.owned = membership.owned.filter((tp) => keep.has(tpKey(tp)));
       }),
     );

@@ -210,6 +210,30 @@ describe('memory consumer groups', () => {
     expect(events).toEqual([`slow revoked ${slowPartition.partition}`, expect.stringMatching(/^slow assigned /)]);
   });
 
+  it('stops a rebalance from waiting on a member whose session expires during it', async () => {
+    const broker = twoPartitionBroker();
+    const transport = new MemoryTransport({ broker });
+    // Partition 1 is the one the rebalance takes from the first member: its revoke waits for this batch.
+    broker.append({ topic: 't', partition: 1, key: null, value: value('x') });
+    const release = deferred();
+    let handling = false;
+    // The rebalance timeout alone would hold the newcomer back for a minute.
+    const slow = await consumer(transport, { groupId: 'g', sessionTimeoutMs: 100, heartbeatIntervalMs: 10, rebalanceTimeoutMs: 60_000 }, ['t']);
+    await slow.run({
+      eachBatch: async () => {
+        handling = true;
+        await release.promise;
+      },
+    });
+    await until(() => handling, 'the slow batch to start');
+
+    const newcomer = await consumer(transport, { groupId: 'g' }, ['t']);
+    await newcomer.run({ eachBatch: async () => undefined });
+    await until(() => newcomer.assignment().length === 2, 'the newcomer to own both partitions');
+    release.resolve();
+    await until(() => slow.assignment().length === 1, 'the evicted member to rejoin');
+  });
+
   it('runs at most partitionsConsumedConcurrently batches at once, and one per partition', async () => {
     const broker = new MemoryBroker();
     broker.createTopic({ topic: 't', partitions: 4 });
