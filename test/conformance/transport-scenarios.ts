@@ -495,18 +495,24 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
           expect(beforeRun).toMatchObject({ code: 'COMMIT_FAILED', retriable: false });
 
           await consumer.run({ eachBatch: async () => undefined });
-          // The topic may be created later, so Kafka calls this retriable (after its client's retries).
-          const missing = await rejectionOf(consumer.commit([{ topic, partition: 7, offset: 1 }]));
+          // The topic may be created later, so Kafka calls this retriable (after its client's retries);
+          // it answers per partition, so the partition that exists is committed all the same.
+          const missing = await rejectionOf(
+            consumer.commit([
+              { topic, partition: 0, offset: 2 },
+              { topic, partition: 7, offset: 1 },
+            ]),
+          );
           expect(missing).toBeInstanceOf(TransportError);
           expect(missing).toMatchObject({ code: 'COMMIT_FAILED', retriable: true });
           expect((missing as Error).message).toContain('UNKNOWN_TOPIC_OR_PARTITION');
-          expect((await admin.committedOffsets(groupId, topic)).has(7)).toBe(false);
+          expect(await admin.committedOffsets(groupId, topic)).toEqual(new Map([[0, 2]]));
 
           await consumer.disconnect();
           const afterDisconnect = await rejectionOf(consumer.commit([{ topic, partition: 0, offset: 1 }]));
           expect(afterDisconnect).toBeInstanceOf(TransportError);
           expect(afterDisconnect).toMatchObject({ code: 'COMMIT_FAILED', retriable: false });
-          expect((await admin.committedOffsets(groupId, topic)).size).toBe(0);
+          expect(await admin.committedOffsets(groupId, topic)).toEqual(new Map([[0, 2]]));
         },
         SCENARIO_TIMEOUT_MS,
       );
@@ -695,6 +701,53 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
           await createTopic(admin, { topic: later });
           await withDeadline(sending, 'the send to go through once the topic exists');
           expect(await admin.endOffsets(later)).toEqual(new Map([[0, 1]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'refuses keyless records on a compacted topic as INVALID_RECORD, not retriable, and writes the other partitions',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-keyless'), partitions: 2, config: { 'cleanup.policy': 'compact' } });
+          const producer = await connectedProducer(t);
+
+          const error = await rejectionOf(
+            producer.send([
+              { topic, partition: 0, key: null, value: Buffer.from('keyless') },
+              { topic, partition: 1, key: Buffer.from('k'), value: Buffer.from('keyed') },
+            ]),
+          );
+          expect(error).toBeInstanceOf(TransportError);
+          expect(error).toMatchObject({ code: 'TRANSPORT_FAILED', retriable: false });
+          expect((error as Error).message).toContain('INVALID_RECORD');
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 0], [1, 1]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'fails a transactional send and sendOffsets naming a missing topic as retriable, and the transaction still commits',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-txn-missing') });
+          const producer = await connectedProducer(t, { transactionalId: uniqueName('conf-txn-missing-producer') });
+          const transaction = await producer.transaction();
+
+          const send = await rejectionOf(transaction.send([text(uniqueName('conf-txn-nowhere'), 'k', 'v')]));
+          expect(send).toBeInstanceOf(TransportError);
+          expect(send).toMatchObject({ code: 'TRANSACTION_FAILED', retriable: true });
+          expect((send as Error).message).toContain('UNKNOWN_TOPIC_OR_PARTITION');
+          const groupId = uniqueName('conf-txn-missing-group');
+          const offsets = await rejectionOf(transaction.sendOffsets({ groupId, offsets: [{ topic: uniqueName('conf-txn-nowhere'), partition: 0, offset: 1 }] }));
+          expect(offsets).toMatchObject({ code: 'TRANSACTION_FAILED', retriable: true });
+
+          await transaction.send([text(topic, 'k', 'v')]);
+          await transaction.commit();
+          const seen = await readAll(t, topic, 'read_committed');
+          await seen.until((records) => records.length === 1, 'the committed record');
         },
         SCENARIO_TIMEOUT_MS,
       );

@@ -2,6 +2,7 @@ import { TransportError } from '../../errors/streams-error.ts';
 import type { TopicPartition, TopicPartitionOffset } from '../transport.ts';
 import { assertCommittable } from './offset-validation.ts';
 import { assignPartitions } from './sticky-assignor.ts';
+import { unknownPartitions } from './topic-log.ts';
 import { compareTopicPartitions, tpKey } from '../topic-partition-key.ts';
 import { waitAtMost } from '../wait-at-most.ts';
 
@@ -122,14 +123,7 @@ export class ConsumerGroup {
     assertCommittable(offsets, 'COMMIT_FAILED');
     const unknown = offsets.filter((tp) => tp.partition < 0 || tp.partition >= this.partitionsOf(tp.topic));
     this.commit(offsets.filter((tp) => !unknown.includes(tp)));
-    const first = unknown[0];
-    if (first !== undefined) {
-      throw new TransportError(`commit of ${unknown.map(tpKey).join(', ')} for group ${this.groupId} failed (UNKNOWN_TOPIC_OR_PARTITION): no such partition`, {
-        code: 'COMMIT_FAILED',
-        retriable: true,
-        context: { topic: first.topic, partition: first.partition, offset: first.offset },
-      });
-    }
+    if (unknown.length > 0) throw unknownPartitions(unknown, `commit for group ${this.groupId}`, 'COMMIT_FAILED');
   }
 
   /** Stores offsets with no membership check: admin tools, transactions and test drivers. */

@@ -27,7 +27,9 @@
  *   send waits up to `missingTopicWaitMs` for a missing topic, as kafkajs' metadata retries do.
  *   `MemoryBroker.append` still creates topics on first use: that is the test driver's API.
  * - A partition's record batch over `max.message.bytes` (topic) or `messageMaxBytes` (broker) is
- *   refused with MESSAGE_TOO_LARGE, its size computed as kafkajs encodes it, uncompressed.
+ *   refused with MESSAGE_TOO_LARGE, its size computed as kafkajs encodes it, uncompressed; one with
+ *   keyless records on a compacted topic with INVALID_RECORD. As on Kafka, the other partitions of
+ *   the same send are written.
  * - Compaction runs only when `compact(topic)` is called, and drops tombstones at once.
  * - Like Kafka, transaction markers take offsets and compaction leaves gaps: never assume dense offsets.
  */

@@ -3,7 +3,8 @@ import type { Headers, IncomingRecord, OutgoingRecord, TopicPartition, TopicPart
 import { GroupCoordinator } from './group-coordinator.ts';
 import { partitionForKey } from './murmur2.ts';
 import type { FetchOptions, FetchResult, PartitionLog, UnplacedRecord } from './partition-log.ts';
-import { DEFAULT_MESSAGE_MAX_BYTES, type OversizedBatch, messageTooLarge, recordBatchBytes } from './record-batch-size.ts';
+import { DEFAULT_MESSAGE_MAX_BYTES, recordBatchBytes } from './record-batch-size.ts';
+import { type RefusedBatch, refusedBatchesError } from './refused-batch.ts';
 import { TopicLog, checkTopicName, unknownTopics } from './topic-log.ts';
 import { type RecordPosition, TransactionCoordinator } from './transaction-coordinator.ts';
 import type { TransactionMark } from './transaction-mark.ts';
@@ -26,8 +27,8 @@ export interface MemoryBrokerOptions {
 export interface AppendResult {
   readonly positions: RecordPosition[];
   readonly logs: PartitionLog[];
-  /** Partitions whose batch was over the size limit: nothing was written to them, the others were written. */
-  readonly oversized: OversizedBatch[];
+  /** Partitions whose batch was refused (too large, or keyless records on a compacted topic): nothing was written to them. */
+  readonly refused: RefusedBatch[];
 }
 
 /** Called with the name of a topic that was just created. */
@@ -140,20 +141,21 @@ export class MemoryBroker {
 
   /**
    * Appends records, creating missing topics as `append` does. Every record is checked (topic name,
-   * partition in range, a key on compacted topics) before the first is written, so a bad one leaves
-   * the log untouched. A partition whose records exceed the size limit gets none of them while the
-   * other partitions are written, as a Kafka produce request answers per partition; then this throws
-   * the error the kafka transport raises for MESSAGE_TOO_LARGE.
+   * partition in range, timestamp) before the first is written, so a bad one leaves the log
+   * untouched. A partition whose batch the broker refuses (over the size limit, or keyless records
+   * on a compacted topic) gets none of its records while the other partitions are written, as a
+   * Kafka produce request answers per partition; then this throws what the kafka transport raises
+   * for MESSAGE_TOO_LARGE or INVALID_RECORD.
    */
   appendAll(records: readonly OutgoingRecord[]): RecordPosition[] {
     const result = this.appendRecords(records, { createTopics: true });
-    if (result.oversized.length > 0) throw messageTooLarge(result.oversized, 'append', 'TRANSPORT_FAILED');
+    if (result.refused.length > 0) throw refusedBatchesError(result.refused, 'append', 'TRANSPORT_FAILED');
     return result.positions;
   }
 
   /**
    * A producer's append: like `appendAll` but a missing topic is an error (UNKNOWN_TOPIC_OR_PARTITION,
-   * retriable) rather than created, and oversized partitions are reported, not thrown.
+   * retriable) rather than created, and refused partitions are reported, not thrown.
    */
   produce(records: readonly OutgoingRecord[]): AppendResult {
     return this.appendRecords(records, { createTopics: false });
@@ -248,23 +250,31 @@ export class MemoryBroker {
       if (batch === undefined) batches.set(log, [record]);
       else batch.push(record);
     }
-    const oversized: OversizedBatch[] = [];
-    for (const [log, batch] of batches) {
-      const bytes = recordBatchBytes(batch);
-      const limit = this.maxMessageBytes(log.topic);
-      if (bytes > limit) oversized.push({ topic: log.topic, partition: log.partition, bytes, limit });
-    }
-    const refused = new Set(oversized.map((o) => `${o.topic}:${o.partition}`));
+    const refused = [...batches].flatMap(([log, batch]) => this.refusal(log, batch) ?? []);
+    const refusedKeys = new Set(refused.map((r) => `${r.topic}:${r.partition}`));
     const positions: RecordPosition[] = [];
     const logs = new Set<PartitionLog>();
     for (const { log, record } of placed) {
-      if (refused.has(`${log.topic}:${log.partition}`)) continue;
+      if (refusedKeys.has(`${log.topic}:${log.partition}`)) continue;
       const offset = log.append(record, options.mark);
       positions.push({ topic: log.topic, partition: log.partition, offset });
       logs.add(log);
     }
     for (const topic of new Set(positions.map((p) => p.topic))) this.notify(topic);
-    return { positions, logs: [...logs], oversized };
+    return { positions, logs: [...logs], refused };
+  }
+
+  /** Why the broker would refuse this partition's batch as a whole, if it would. */
+  private refusal(log: PartitionLog, batch: readonly UnplacedRecord[]): RefusedBatch | undefined {
+    const where = { topic: log.topic, partition: log.partition };
+    // Kafka refuses keyless records on compacted topics: compaction could never remove them.
+    if (this.topic(log.topic).compacted && batch.some((record) => record.key === null)) {
+      return { ...where, error: 'INVALID_RECORD', reason: `compacted topic ${log.topic} cannot accept a record without a key` };
+    }
+    const bytes = recordBatchBytes(batch);
+    const limit = this.maxMessageBytes(log.topic);
+    if (bytes > limit) return { ...where, error: 'MESSAGE_TOO_LARGE', reason: `the record batch has ${bytes} bytes, over max.message.bytes ${limit}` };
+    return undefined;
   }
 
   /** Kafka fails the whole produce when one topic is unknown, before writing any partition. */
@@ -292,9 +302,6 @@ export class MemoryBroker {
     if (createTopics) this.ensureTopic(record.topic);
     const topic = this.topic(record.topic);
     const key = record.key ?? null;
-    if (key === null && topic.compacted) {
-      throw new TransportError(`compacted topic ${record.topic} cannot accept a record without a key`, { context: { topic: record.topic } });
-    }
     if (record.timestamp !== undefined && !Number.isFinite(record.timestamp)) {
       throw new TransportError(`record timestamp must be a finite number of milliseconds, got ${record.timestamp}`, { context: { topic: record.topic } });
     }

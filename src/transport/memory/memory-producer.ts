@@ -3,8 +3,8 @@ import type { OutgoingRecord, ProducerOptions, TransportProducer, TransportTrans
 import { ConnectionState } from './connection-state.ts';
 import type { MemoryBroker } from './memory-broker.ts';
 import { MemoryTransaction } from './memory-transaction.ts';
-import { messageTooLarge } from './record-batch-size.ts';
-import { checkTopicName, unknownTopics } from './topic-log.ts';
+import { refusedBatchesError } from './refused-batch.ts';
+import { checkTopicName, unknownPartitions, unknownTopics } from './topic-log.ts';
 import { awaitTopics } from './topic-wait.ts';
 
 export interface MemoryProducerSettings {
@@ -46,11 +46,11 @@ export class MemoryProducer implements TransportProducer {
     this.connection.assertConnected('send');
     this.assertNotFenced();
     if (records.length === 0) return;
-    await this.awaitTopics(records, 'send', 'TRANSPORT_FAILED');
+    await this.awaitTopics(records.map((r) => r.topic), 'send', 'TRANSPORT_FAILED');
     this.connection.assertConnected('send');
     this.assertNotFenced();
-    const { oversized } = this.broker.produce(records);
-    if (oversized.length > 0) throw messageTooLarge(oversized, `send of ${records.length} record(s)`, 'TRANSPORT_FAILED');
+    const { refused } = this.broker.produce(records);
+    if (refused.length > 0) throw refusedBatchesError(refused, `send of ${records.length} record(s)`, 'TRANSPORT_FAILED');
   }
 
   async transaction(): Promise<TransportTransaction> {
@@ -62,7 +62,17 @@ export class MemoryProducer implements TransportProducer {
     const transaction = this.broker.transactions.begin(id, this.epoch);
     return new MemoryTransaction(this.broker.transactions, transaction, {
       assertConnected: (operation) => this.connection.assertConnected(operation),
-      awaitTopics: (records) => this.awaitTopics(records, `transactional send in transaction "${id}"`, 'TRANSACTION_FAILED'),
+      awaitTopics: (topics, operation) => this.awaitTopics(topics, `${operation} in transaction "${id}"`, 'TRANSACTION_FAILED'),
+      awaitPartitions: async (partitions, operation) => {
+        const what = `${operation} in transaction "${id}"`;
+        await this.awaitTopics(
+          partitions.map((tp) => tp.topic),
+          what,
+          'TRANSACTION_FAILED',
+        );
+        const unknown = partitions.filter((tp) => tp.partition < 0 || tp.partition >= this.broker.partitionCount(tp.topic));
+        if (unknown.length > 0) throw unknownPartitions(unknown, what, 'TRANSACTION_FAILED');
+      },
     });
   }
 
@@ -77,10 +87,10 @@ export class MemoryProducer implements TransportProducer {
     this.connection.close();
   }
 
-  /** Waits for the records' topics to exist; rejects naming the missing ones when the wait runs out. */
-  private async awaitTopics(records: readonly OutgoingRecord[], operation: string, code: 'TRANSPORT_FAILED' | 'TRANSACTION_FAILED'): Promise<void> {
-    for (const record of records) checkTopicName(record.topic);
-    const missing = await awaitTopics(this.broker, new Set(records.map((r) => r.topic)), this.settings.missingTopicWaitMs);
+  /** Waits for the topics to exist; rejects naming the missing ones when the wait runs out. */
+  private async awaitTopics(topics: readonly string[], operation: string, code: 'TRANSPORT_FAILED' | 'TRANSACTION_FAILED'): Promise<void> {
+    for (const topic of topics) checkTopicName(topic);
+    const missing = await awaitTopics(this.broker, new Set(topics), this.settings.missingTopicWaitMs);
     if (missing.length > 0) throw unknownTopics(missing, operation, code);
   }
 

@@ -1,11 +1,13 @@
-import type { OutgoingRecord, TopicPartitionOffset, TransportTransaction } from '../transport.ts';
+import type { OutgoingRecord, TopicPartition, TopicPartitionOffset, TransportTransaction } from '../transport.ts';
 import type { BrokerTransaction, TransactionCoordinator } from './transaction-coordinator.ts';
 
 /** What a transaction needs from its producer. */
 export interface TransactionHost {
   assertConnected(operation: string): void;
-  /** Waits for the records' topics to exist; rejects as a missing topic does on Kafka. */
-  awaitTopics(records: readonly OutgoingRecord[]): Promise<void>;
+  /** Waits for the topics to exist; rejects as a missing topic does on Kafka (retriable). */
+  awaitTopics(topics: readonly string[], operation: string): Promise<void>;
+  /** As `awaitTopics`, then rejects the same way when a partition is out of range. */
+  awaitPartitions(partitions: readonly TopicPartition[], operation: string): Promise<void>;
 }
 
 /**
@@ -23,12 +25,18 @@ export class MemoryTransaction implements TransportTransaction {
   async send(records: readonly OutgoingRecord[]): Promise<void> {
     this.host.assertConnected('send in a transaction');
     if (records.length === 0) return;
-    await this.host.awaitTopics(records);
+    await this.host.awaitTopics(
+      records.map((r) => r.topic),
+      'transactional send',
+    );
     this.host.assertConnected('send in a transaction');
     this.coordinator.send(this.transaction, records);
   }
 
   async sendOffsets(options: { readonly groupId: string; readonly offsets: readonly TopicPartitionOffset[] }): Promise<void> {
+    this.host.assertConnected('send offsets in a transaction');
+    if (options.offsets.length === 0) return;
+    await this.host.awaitPartitions(options.offsets, `sendOffsets for group "${options.groupId}"`);
     this.host.assertConnected('send offsets in a transaction');
     this.coordinator.addOffsets(this.transaction, options.groupId, options.offsets);
   }

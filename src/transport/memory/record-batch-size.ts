@@ -1,4 +1,3 @@
-import { TransportError } from '../../errors/streams-error.ts';
 import type { Headers } from '../transport.ts';
 
 /** Kafka's default `message.max.bytes`: the largest record batch a broker accepts into a partition. */
@@ -33,25 +32,6 @@ export function recordBatchBytes(records: readonly SizedRecord[]): number {
     size += varintBytes(body) + body;
   });
   return size;
-}
-
-/** A partition whose batch went over its limit. */
-export interface OversizedBatch {
-  readonly topic: string;
-  readonly partition: number;
-  readonly bytes: number;
-  readonly limit: number;
-}
-
-/** What the kafka transport makes of the broker's MESSAGE_TOO_LARGE answer: not retriable, since the same batch will never fit. */
-export function messageTooLarge(oversized: readonly OversizedBatch[], operation: string, code: 'TRANSPORT_FAILED' | 'TRANSACTION_FAILED'): TransportError {
-  const parts = oversized.map((o) => `${o.topic}[${o.partition}] has ${o.bytes} bytes, over its limit of ${o.limit}`).join('; ');
-  const first = oversized[0];
-  return new TransportError(`${operation} failed (MESSAGE_TOO_LARGE): the record batch for ${parts} (max.message.bytes)`, {
-    code,
-    retriable: false,
-    ...(first === undefined ? {} : { context: { topic: first.topic, partition: first.partition } }),
-  });
 }
 
 function bytesFieldSize(bytes: Buffer | null): number {

@@ -1,5 +1,6 @@
 import { TransportError } from '../../errors/streams-error.ts';
-import type { TopicSpec } from '../transport.ts';
+import type { TopicPartition, TopicSpec } from '../transport.ts';
+import { tpKey } from '../topic-partition-key.ts';
 import { PartitionLog } from './partition-log.ts';
 
 const LEGAL_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -55,7 +56,7 @@ export class TopicLog {
 /** Kafka's rule for topic names: 1 to 249 of `[a-zA-Z0-9._-]`, and not `.` or `..`. */
 export function checkTopicName(topic: string): void {
   if (!LEGAL_NAME.test(topic) || topic === '.' || topic === '..') {
-    throw new TransportError(`illegal topic name ${JSON.stringify(topic)}: use 1 to 249 of [a-zA-Z0-9._-]`, { context: { topic } });
+    throw new TransportError(`illegal topic name ${JSON.stringify(topic)} (INVALID_TOPIC_EXCEPTION): use 1 to 249 of [a-zA-Z0-9._-]`, { context: { topic } });
   }
 }
 
@@ -73,5 +74,19 @@ export function unknownTopics(
     code,
     retriable: true,
     ...(topics[0] === undefined ? {} : { context: { topic: topics[0] } }),
+  });
+}
+
+/** As `unknownTopics`, for partitions out of range of topics that exist. */
+export function unknownPartitions(
+  partitions: readonly TopicPartition[],
+  operation: string,
+  code: 'TRANSPORT_FAILED' | 'TRANSACTION_FAILED' | 'COMMIT_FAILED',
+): TransportError {
+  const first = partitions[0];
+  return new TransportError(`${operation} failed (UNKNOWN_TOPIC_OR_PARTITION): no partition ${partitions.map(tpKey).join(', ')}`, {
+    code,
+    retriable: true,
+    ...(first === undefined ? {} : { context: { topic: first.topic, partition: first.partition } }),
   });
 }

@@ -77,6 +77,7 @@ describe('memory transactions', () => {
 
   it('commits offsets sent in a transaction only when it commits', async () => {
     const transport = transportWithTopic();
+    transport.broker.createTopic({ topic: 'in' });
     const producer = await connected(transport, 'tx');
     const tp = { topic: 'in', partition: 0 };
     const aborted = await producer.transaction();
