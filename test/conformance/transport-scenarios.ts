@@ -56,7 +56,7 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
 
     describe('admin', () => {
       it(
-        'creates, lists and counts topics, leaves existing ones untouched, and reports cleanup.policy',
+        'creates, lists and counts topics, leaves existing ones untouched, and reports cleanup.policy and max.message.bytes',
         async () => {
           const admin = await connectedAdmin(await transport());
           const plain = uniqueName('conf-plain');
@@ -75,6 +75,10 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
 
           expect((await admin.topicConfig(compacted))['cleanup.policy']).toBe('compact');
           expect((await admin.topicConfig(plain))['cleanup.policy']).toBe('delete');
+          // The size limit a producer must stay under: the broker's default, or the topic's own.
+          expect((await admin.topicConfig(plain))['max.message.bytes']).toBe('1048588');
+          const limited = await createTopic(admin, { topic: uniqueName('conf-limited'), config: { 'max.message.bytes': '2000' } });
+          expect((await admin.topicConfig(limited))['max.message.bytes']).toBe('2000');
         },
         SCENARIO_TIMEOUT_MS,
       );

@@ -119,9 +119,12 @@ export class MemoryBroker {
     return this.topic(topic).partitions.length;
   }
 
-  /** The configuration given at creation, with `cleanup.policy` always present. */
+  /**
+   * The configuration given at creation, with the defaults a Kafka broker reports for the settings
+   * this log acts on: `cleanup.policy` and `max.message.bytes` (the broker's `messageMaxBytes`).
+   */
   topicConfig(topic: string): Record<string, string> {
-    return { ...this.topic(topic).config };
+    return { 'max.message.bytes': String(this.messageMaxBytes), ...this.topic(topic).config };
   }
 
   /** The partition a record with this key goes to: murmur2, as Kafka's default partitioner. */
