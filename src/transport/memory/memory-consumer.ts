@@ -197,7 +197,8 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
   private expire(): void {
     if (this.evicted || this.closing !== undefined || this.loop === undefined) return;
     this.evicted = true;
-    void this.group.evict(this.memberId);
+    // The group's queue survives a failed step; nobody awaits this one, so it must not reject.
+    this.group.evict(this.memberId).catch(() => undefined);
   }
 
   /** After an eviction: let the batches settle, tell `onRevoked` (after the fact, as kafkajs does), join again. */
@@ -206,7 +207,7 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
     await this.callHook('onRevoked', lost);
     if (this.closing !== undefined) return;
     this.evicted = false;
-    await this.group.join(this);
+    await this.group.join(this).catch(() => undefined);
   }
 
   private startOffset(tp: TopicPartition): number {
