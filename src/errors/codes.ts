@@ -11,10 +11,14 @@ export const ERROR_CODES = [
   'PROCESSING_FAILED',
   'PRODUCTION_FAILED',
   'SINK_FAILED',
+  'TIMED_OUT',
+  'RECORD_REJECTED',
   'TRANSPORT_FAILED',
   'TRANSPORT_CLOSED',
   'TRANSACTION_FAILED',
   'COMMIT_FAILED',
+  /** One record is larger than a single Produce request may be; retrying cannot help. */
+  'RECORD_TOO_LARGE',
   'SCHEMA_LOAD_FAILED',
   'SHUTDOWN',
 ] as const;

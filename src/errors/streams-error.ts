@@ -82,7 +82,7 @@ export class ProductionError extends StreamsError {
 export class TransportError extends StreamsError {
   constructor(
     message: string,
-    options: SubclassOptions & { code?: 'TRANSPORT_FAILED' | 'TRANSPORT_CLOSED' | 'TRANSACTION_FAILED' | 'COMMIT_FAILED' } = {},
+    options: SubclassOptions & { code?: 'TRANSPORT_FAILED' | 'TRANSPORT_CLOSED' | 'TRANSACTION_FAILED' | 'COMMIT_FAILED' | 'RECORD_TOO_LARGE' } = {},
   ) {
     super(message, { ...options, code: options.code ?? 'TRANSPORT_FAILED' });
   }

@@ -223,7 +223,8 @@ export class StreamsApp {
         .sinks()
         .flatMap((sink) => (sink.sink === 'topic' && sink.internal ? [sink] : []))
         .map((sink) => ({ topic: this.topicName(sink), partitions: sink.partitions ?? this.options.internalTopicPartitions ?? widest }));
-      await admin.createTopics([...internal, { topic: this.deadLetterTopic, partitions: 1 }]);
+      // The dead-letter topic is as wide as the widest input, so dead letters keep their key's partition order.
+      await admin.createTopics([...internal, { topic: this.deadLetterTopic, partitions: widest }]);
     } finally {
       await admin.disconnect();
     }
@@ -281,7 +282,8 @@ export class StreamsApp {
         errors: this.errors as ErrorRouter,
         scheduler: this.options.scheduler ?? asyncScheduler,
         topicName: (node) => this.topicName(node),
-        progressListener: { onComplete: () => this.onComplete() },
+        progressListener: { onFreed: (count) => this.gate.remove(count) },
+        transactional: this.exactlyOnce,
       },
       source.name,
       topic,
@@ -289,14 +291,6 @@ export class StreamsApp {
     );
     this.tasks.set(key, task);
     return task;
-  }
-
-  /**
-   * An input record is done: its slot is free. Records of a closed task count until they are
-   * really gone (a forEach call still running, a send not yet acknowledged hold memory too).
-   */
-  private onComplete(): void {
-    this.gate.remove();
   }
 
   /** Whether new input may be taken in: the app is (starting to be) running and not recovering. */
@@ -316,6 +310,8 @@ export class StreamsApp {
     for (const record of batch.records) {
       while (this.gate.isFull) {
         publish({ type: 'in-flight', app: this.options.applicationId, inFlight: this.gate.inFlight, paused: true });
+        // Steps that hold records (a buffer, a filter's drops) let go of them, or nothing would move.
+        for (const open of this.tasks.values()) open.flush();
         await this.gate.waitForRoom(1_000);
         await context.heartbeat();
         if (!this.running(context) || task.isClosed) return;
