@@ -631,7 +631,7 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
 
     describe('broker limits and missing topics', () => {
       it(
-        "refuses a partition's record batch above max.message.bytes as MESSAGE_TOO_LARGE, not retriable, and writes the other partitions",
+        "refuses a partition's record batch above max.message.bytes (MESSAGE_TOO_LARGE) as RECORD_TOO_LARGE, not retriable, and writes the other partitions",
         async () => {
           const t = await transport();
           const admin = await connectedAdmin(t);
@@ -644,13 +644,13 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
           await producer.send([record(0, 130)]);
           const tooLarge = await rejectionOf(producer.send([record(0, 10), record(1, 131)]));
           expect(tooLarge).toBeInstanceOf(TransportError);
-          expect(tooLarge).toMatchObject({ code: 'TRANSPORT_FAILED', retriable: false });
+          expect(tooLarge).toMatchObject({ code: 'RECORD_TOO_LARGE', retriable: false });
           expect((tooLarge as Error).message).toContain('MESSAGE_TOO_LARGE');
           expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 2], [1, 0]]));
 
           // The limit is per batch: records that fit one by one are refused together.
           const together = await rejectionOf(producer.send([record(1, 70), record(1, 70)]));
-          expect(together).toMatchObject({ code: 'TRANSPORT_FAILED', retriable: false });
+          expect(together).toMatchObject({ code: 'RECORD_TOO_LARGE', retriable: false });
           await producer.send([record(1, 60), record(1, 60)]);
           expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 2], [1, 2]]));
         },
@@ -658,27 +658,46 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
       );
 
       it(
-        "applies the broker's message.max.bytes (1048588) to topics without their own limit, and the limit inside transactions",
+        'cuts a send into requests below maxRequestBytes, and refuses a record that fits in none before writing anything',
         async () => {
           const t = await transport();
           const admin = await connectedAdmin(t);
-          const topic = await createTopic(admin, { topic: uniqueName('conf-size-default') });
+          const topic = await createTopic(admin, { topic: uniqueName('conf-split-send') });
           const producer = await connectedProducer(t);
-          const record = (size: number) => ({ topic, partition: 0, key: null, value: Buffer.alloc(size, 97), timestamp: 1_700_000_000_000 });
+          const record = (size: number) => ({ topic, partition: 0, key: null, value: Buffer.alloc(size, 97) });
 
-          await producer.send([record(1_048_516)]);
-          expect(await rejectionOf(producer.send([record(1_048_517)]))).toMatchObject({ code: 'TRANSPORT_FAILED', retriable: false });
+          // 1.2 MB for one partition: one request would be over the broker's 1048588 bytes, two are not.
+          await producer.send([record(400_000), record(400_000), record(400_000)]);
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 3]]));
 
-          const transactional = await connectedProducer(t, { transactionalId: uniqueName('conf-size-txn') });
-          const transaction = await transactional.transaction();
-          const refused = await rejectionOf(transaction.send([record(1_048_517)]));
-          expect(refused).toMatchObject({ code: 'TRANSACTION_FAILED', retriable: false });
-          expect((refused as Error).message).toContain('MESSAGE_TOO_LARGE');
-          // The refusal does not doom the transaction.
+          // The default maxRequestBytes is 1 MiB - 64 KiB on both transports.
+          const alone = await rejectionOf(producer.send([record(10), record(1_000_000)]));
+          expect(alone).toBeInstanceOf(TransportError);
+          expect(alone).toMatchObject({ code: 'RECORD_TOO_LARGE', retriable: false });
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 3]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'in a transaction, refuses a batch over max.message.bytes as TRANSACTION_FAILED and a record too large for a request as RECORD_TOO_LARGE; the transaction still commits',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-size-txn'), config: { 'max.message.bytes': '200' } });
+          const producer = await connectedProducer(t, { transactionalId: uniqueName('conf-size-txn-producer') });
+          const transaction = await producer.transaction();
+
+          const overTopicLimit = await rejectionOf(transaction.send([{ topic, key: null, value: Buffer.alloc(500, 97) }]));
+          expect(overTopicLimit).toMatchObject({ code: 'TRANSACTION_FAILED', retriable: false });
+          expect((overTopicLimit as Error).message).toContain('MESSAGE_TOO_LARGE');
+          const overRequestLimit = await rejectionOf(transaction.send([{ topic, key: null, value: Buffer.alloc(1_000_000, 97) }]));
+          expect(overRequestLimit).toMatchObject({ code: 'RECORD_TOO_LARGE', retriable: false });
+
           await transaction.send([text(topic, 'k', 'small')]);
           await transaction.commit();
-          // The big record, the small one and the commit marker.
-          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 3]]));
+          // The small record and the commit marker.
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 2]]));
         },
         SCENARIO_TIMEOUT_MS,
       );

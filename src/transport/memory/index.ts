@@ -26,10 +26,13 @@
  * - Producers and consumers never create topics (the kafka transport disables auto-creation); a
  *   send waits up to `missingTopicWaitMs` for a missing topic, as kafkajs' metadata retries do.
  *   `MemoryBroker.append` still creates topics on first use: that is the test driver's API.
- * - A partition's record batch over `max.message.bytes` (topic) or `messageMaxBytes` (broker) is
- *   refused with MESSAGE_TOO_LARGE, its size computed as kafkajs encodes it, uncompressed; one with
- *   keyless records on a compacted topic with INVALID_RECORD. As on Kafka, the other partitions of
- *   the same send are written.
+ * - A send is cut into requests below `maxRequestBytes` where the kafka producer cuts it, and a
+ *   record too large for any request fails with RECORD_TOO_LARGE before anything is written. Within
+ *   a request, a partition's record batch over `max.message.bytes` (topic) or `messageMaxBytes`
+ *   (broker) is refused as the broker's MESSAGE_TOO_LARGE (RECORD_TOO_LARGE, as the kafka transport
+ *   maps it), its size computed as kafkajs encodes it, uncompressed; one with keyless records on a
+ *   compacted topic with INVALID_RECORD. As on Kafka, the other partitions of that request are
+ *   written.
  * - Compaction runs only when `compact(topic)` is called, and drops tombstones at once.
  * - Like Kafka, transaction markers take offsets and compaction leaves gaps: never assume dense offsets.
  */

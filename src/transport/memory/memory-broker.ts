@@ -152,7 +152,7 @@ export class MemoryBroker {
    */
   appendAll(records: readonly OutgoingRecord[]): RecordPosition[] {
     const result = this.appendRecords(records, { createTopics: true });
-    if (result.refused.length > 0) throw refusedBatchesError(result.refused, 'append', 'TRANSPORT_FAILED');
+    if (result.refused.length > 0) throw refusedBatchesError(result.refused, 'append', { inTransaction: false });
     return result.positions;
   }
 

@@ -1,8 +1,11 @@
 import type { OutgoingRecord, TopicPartition, TopicPartitionOffset, TransportTransaction } from '../transport.ts';
+import { splitRequests } from './request-split.ts';
 import type { BrokerTransaction, TransactionCoordinator } from './transaction-coordinator.ts';
 
 /** What a transaction needs from its producer. */
 export interface TransactionHost {
+  /** The most one produce request may carry (see `splitRequests`). */
+  readonly maxRequestBytes: number;
   assertConnected(operation: string): void;
   /** Waits for the topics to exist; rejects as a missing topic does on Kafka (retriable). */
   awaitTopics(topics: readonly string[], operation: string): Promise<void>;
@@ -25,12 +28,15 @@ export class MemoryTransaction implements TransportTransaction {
   async send(records: readonly OutgoingRecord[]): Promise<void> {
     this.host.assertConnected('send in a transaction');
     if (records.length === 0) return;
+    const requests = splitRequests(records, this.host.maxRequestBytes);
     await this.host.awaitTopics(
       records.map((r) => r.topic),
       'transactional send',
     );
-    this.host.assertConnected('send in a transaction');
-    this.coordinator.send(this.transaction, records);
+    for (const request of requests) {
+      this.host.assertConnected('send in a transaction');
+      this.coordinator.send(this.transaction, request);
+    }
   }
 
   async sendOffsets(options: { readonly groupId: string; readonly offsets: readonly TopicPartitionOffset[] }): Promise<void> {

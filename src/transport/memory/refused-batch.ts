@@ -14,12 +14,14 @@ export interface RefusedBatch {
 
 /**
  * What the kafka transport makes of those answers: not retriable, since the same batch would be
- * refused again. The message names the Kafka error, as the kafka transport's messages do.
+ * refused again; MESSAGE_TOO_LARGE becomes RECORD_TOO_LARGE outside a transaction, and inside one
+ * every failure is TRANSACTION_FAILED. The message names the Kafka error, as the kafka transport's do.
  */
-export function refusedBatchesError(refused: readonly RefusedBatch[], operation: string, code: 'TRANSPORT_FAILED' | 'TRANSACTION_FAILED'): TransportError {
+export function refusedBatchesError(refused: readonly RefusedBatch[], operation: string, options: { readonly inTransaction: boolean }): TransportError {
   const errors = [...new Set(refused.map((r) => r.error))].join(', ');
   const reasons = refused.map((r) => `${r.topic}[${r.partition}]: ${r.reason}`).join('; ');
   const first = refused[0];
+  const code = options.inTransaction ? 'TRANSACTION_FAILED' : first?.error === 'MESSAGE_TOO_LARGE' ? 'RECORD_TOO_LARGE' : 'TRANSPORT_FAILED';
   return new TransportError(`${operation} failed (${errors}): ${reasons}`, {
     code,
     retriable: false,

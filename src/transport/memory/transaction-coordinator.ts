@@ -84,7 +84,7 @@ export class TransactionCoordinator {
     const { positions, logs, refused } = this.log.appendTagged(records, transaction.mark);
     for (const log of logs) transaction.logs.add(log);
     // As on Kafka, the refused partitions leave the transaction open and the rest of the send in it.
-    if (refused.length > 0) throw refusedBatchesError(refused, `transactional send in transaction "${transaction.transactionalId}"`, 'TRANSACTION_FAILED');
+    if (refused.length > 0) throw refusedBatchesError(refused, `transactional send in transaction "${transaction.transactionalId}"`, { inTransaction: true });
     return positions;
   }
 
