@@ -751,6 +751,28 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
       );
 
       it(
+        'refuses a record for a partition the topic does not have, not retriable, naming it, and writes nothing of that send',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-no-partition'), partitions: 2 });
+          const producer = await connectedProducer(t);
+
+          const error = await rejectionOf(
+            producer.send([
+              { topic, partition: 1, key: Buffer.from('k'), value: Buffer.from('fine') },
+              { topic, partition: 5, key: Buffer.from('k'), value: Buffer.from('nowhere') },
+            ]),
+          );
+          expect(error).toBeInstanceOf(TransportError);
+          expect(error).toMatchObject({ retriable: false });
+          expect((error as Error).message).toContain(`partition 5 of topic ${topic} does not exist (it has 2)`);
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 0], [1, 0]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
         'fails a transactional send and sendOffsets naming a missing topic as retriable, and the transaction still commits',
         async () => {
           const t = await transport();

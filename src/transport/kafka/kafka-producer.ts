@@ -6,7 +6,7 @@
  * and keys partitioned with kafkajs' Java-compatible murmur2 partitioner, the same algorithm the
  * memory transport uses, so a key lands on the same partition on both.
  */
-import { Partitioners, type Producer } from 'kafkajs';
+import { Partitioners, type ICustomPartitioner, type Producer } from 'kafkajs';
 import { ConfigError, TransportError } from '../../errors/streams-error.ts';
 import type { OutgoingRecord, ProducerOptions, TransportProducer, TransportTransaction } from '../transport.ts';
 import { wrapKafkaError } from './errors.ts';
@@ -16,6 +16,24 @@ import { describeRecords, recordsContext, splitBySize, toTopicMessages } from '.
 import { requestListener } from './request-events.ts';
 
 const ACKS = { all: -1, leader: 1, none: 0 } as const;
+
+/**
+ * kafkajs' Java-compatible partitioner, refusing an explicit partition the topic does not have:
+ * kafkajs itself finds no leader for it and drops the record while the send resolves.
+ */
+const checkedPartitioner: ICustomPartitioner = () => {
+  const partition = Partitioners.DefaultPartitioner();
+  return (args) => {
+    const explicit = args.message.partition;
+    const count = args.partitionMetadata.length;
+    if (explicit !== undefined && explicit !== null && !(Number.isInteger(explicit) && explicit >= 0 && explicit < count)) {
+      throw new TransportError(`partition ${explicit} of topic ${args.topic} does not exist (it has ${count})`, {
+        context: { topic: args.topic, partition: explicit },
+      });
+    }
+    return partition(args);
+  };
+};
 
 interface ProducerSettings {
   readonly clientId: string;
@@ -37,7 +55,7 @@ export class KafkaProducer implements TransportProducer {
     this.maxRequestBytes = shared.maxRequestBytes;
     const { idempotent, transactionalId } = this.settings;
     this.producer = shared.kafka(this.settings.clientId).producer({
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: checkedPartitioner,
       idempotent,
       // kafkajs hands out sequence numbers per request; one request in flight per broker keeps them
       // in order, which idempotence and transactions depend on.
