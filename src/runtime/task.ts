@@ -100,6 +100,13 @@ export class Task {
     this.forward(this.sourceName, record);
   }
 
+  /**
+   * Asks every step of the task to emit or release what it holds, so that in-flight work drains
+   * once sinks acknowledge. Placeholder: the lead's version (in main) makes custom `pipe()` steps
+   * flush; until it lands this does nothing.
+   */
+  flush(): void {}
+
   /** Stops the pipeline; records still in flight no longer move the commit point. */
   close(): void {
     if (this.closed) return;
