@@ -102,6 +102,10 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
     this.loop?.schedule();
   }
 
+  seek(tp: TopicPartition, offset: number): void {
+    this.loop?.seek(tp, offset);
+  }
+
   assignment(): readonly TopicPartition[] {
     return [...this.group.assignment(this.memberId)];
   }
