@@ -391,7 +391,12 @@ export class StreamsApp {
     publish({ type: 'records.in', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, count: batch.records.length });
     let sinceHeartbeat = 0;
     for (const record of batch.records) {
-      if (!(await this.waitForRoom(context, task))) return;
+      while (this.gate.isFull) {
+        await this.waitForRoom(context);
+        if (!this.running(context) || task.isClosed) return;
+      }
+      // Checked again with no await before `process`: batches of other partitions run concurrently.
+      if (!this.running(context) || task.isClosed) return;
       // A batch delivered again (after a failed heartbeat) holds records this task already took.
       if (!task.accepts(record)) continue;
       this.gate.add();
@@ -419,13 +424,18 @@ export class StreamsApp {
       let sinceHeartbeat = 0;
       for (const record of batch.records) {
         for (;;) {
-          if (!(await this.waitForRoom(context, task))) return;
           const hold = owner.intakeOpen();
-          if (hold === undefined) break;
-          await waitAtMost(hold, 1_000);
-          await context.heartbeat();
+          if (hold === undefined && !this.gate.isFull) break;
+          if (hold === undefined) await this.waitForRoom(context);
+          else {
+            await waitAtMost(hold, 1_000);
+            await context.heartbeat();
+          }
+          if (!this.running(context) || task.isClosed) return;
         }
-        // No await between the checks above and `process`: a commit cannot start in between.
+        // No await between the checks above and `process`: neither another partition's batch nor
+        // a commit can run in between.
+        if (!this.running(context) || task.isClosed) return;
         if (!owner.accepts(task, record)) continue;
         this.gate.add();
         task.process(record);
@@ -438,15 +448,11 @@ export class StreamsApp {
     });
   }
 
-  /** Waits while the in-flight bound is reached, heartbeating; false once the batch should stop. */
-  private async waitForRoom(context: BatchContext, task: Task): Promise<boolean> {
-    while (this.gate.isFull) {
-      publish({ type: 'in-flight', app: this.options.applicationId, inFlight: this.gate.inFlight, paused: true });
-      await this.gate.waitForRoom(1_000);
-      await context.heartbeat();
-      if (!this.running(context) || task.isClosed) return false;
-    }
-    return this.running(context) && !task.isClosed;
+  /** Waits a while for room under the in-flight bound, heartbeating; the caller checks again. */
+  private async waitForRoom(context: BatchContext): Promise<void> {
+    publish({ type: 'in-flight', app: this.options.applicationId, inFlight: this.gate.inFlight, paused: true });
+    await this.gate.waitForRoom(1_000);
+    await context.heartbeat();
   }
 
   private publishLag(batch: ConsumedBatch): void {
