@@ -4,8 +4,8 @@
  * KIP-447. kafkajs' `sendOffsets` carries no group generation, so the group cannot refuse a zombie's
  * offsets; the transactional id does instead:
  *
- * 1. Opening (on assignment, and again after a failure) connects a new producer for the task's id.
- *    That initialisation fences every older producer with the id (a previous owner paused past its
+ * 1. Opening (on assignment, and again after a failure) connects a new producer for the task's id
+ *    and initialises its transactions. That initialisation fences every older producer with the id (a previous owner paused past its
  *    session timeout can no longer send or commit) and settles its open transaction.
  * 2. Only then is the group's committed offset read; the task starts there, ignoring anything below
  *    it (the consumer may have read an older committed offset before the fence), and the consumer
@@ -222,8 +222,12 @@ export class ExactlyOnceTask {
       await producer.disconnect().catch(() => undefined);
       return true;
     };
-    // Fences the previous owner of the task and settles its open transaction.
     await producer.connect();
+    if (await abandoned()) return;
+    // Initialises the transactional id: fences the previous owner of the task and settles its open
+    // transaction. kafkajs does this on the first `transaction()`, not on `connect()`; an empty
+    // transaction aborts locally, without a request.
+    await (await producer.transaction()).abort();
     if (await abandoned()) return;
     // Read after the fence: no zombie can move it any more.
     const committed = await this.deps.committedOffset();
