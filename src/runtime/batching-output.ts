@@ -97,7 +97,8 @@ export class BatchingOutput implements RecordOutput {
     for (const pending of all) if (ofClosedTask(pending.lineage)) releaseLineage(pending.lineage);
     if (batch.length === 0) return;
     try {
-      await this.retryPolicy.execute(() => this.producer.send(batch.map((p) => p.record)));
+      // Each attempt leaves out records whose task closed while retrying (see above).
+      await this.retryPolicy.execute(() => this.producer.send(batch.filter((p) => !ofClosedTask(p.lineage)).map((p) => p.record)));
       for (const pending of batch) releaseLineage(pending.lineage);
       publish({ type: 'records.written', app: this.app, count: batch.length });
     } catch (error) {

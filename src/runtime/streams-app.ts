@@ -469,19 +469,31 @@ export class StreamsApp {
   private async onRevoked(partitions: readonly TopicPartition[]): Promise<void> {
     publish({ type: 'rebalance', app: this.options.applicationId, change: 'revoked', partitions });
     this.logger.info({ partitions }, 'partitions revoked');
+    // Bounded like the consumer's wait before it rejoins: past it, the group moves on anyway.
+    const bound = this.revokeBoundMs();
     if (this.exactlyOnce) {
-      await Promise.all(
-        partitions.map((tp) => {
-          const task = this.exactlyOnceTasks.get(tpKey(tp));
-          this.exactlyOnceTasks.delete(tpKey(tp));
-          return task?.close({ commit: true });
-        }),
-      );
+      const closing = partitions.map((tp) => {
+        const task = this.exactlyOnceTasks.get(tpKey(tp));
+        this.exactlyOnceTasks.delete(tpKey(tp));
+        return task?.close({ commit: true });
+      });
+      // A close that outlasts the bound goes on in the background; the next owner's fence keeps
+      // anything it still does from committing.
+      await waitAtMost(Promise.all(closing), bound);
       return;
     }
-    await this.output?.flush();
-    await this.commit();
+    let flushed = false;
+    if (this.output) await waitAtMost(this.output.flush().then(() => (flushed = true)), bound);
+    // Outputs not acknowledged by now are dropped with their closed tasks (at-least-once: read again).
+    if (!flushed && this.output) this.logger.warn({ partitions }, 'outputs of revoked partitions not acknowledged in time; dropping them');
+    await waitAtMost(this.commit(), bound);
     for (const { topic, partition } of partitions) this.closeTask(tpKey({ topic, partition }));
+  }
+
+  /** How long the Kafka consumer waits for a revoke before it rejoins: min(session, rebalance) - heartbeat. */
+  private revokeBoundMs(): number {
+    const { sessionTimeoutMs = 30_000, rebalanceTimeoutMs = 60_000, heartbeatIntervalMs = 3_000 } = this.options.consumer ?? {};
+    return Math.max(1_000, Math.min(sessionTimeoutMs, rebalanceTimeoutMs) - heartbeatIntervalMs);
   }
 
   private closeTask(key: string): void {
