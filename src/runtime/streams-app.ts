@@ -63,6 +63,11 @@ export interface StreamsAppOptions {
    */
   readonly transactionRetryBackoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /**
+   * @deprecated Ignored: a failed transaction no longer stops the app; the task retries with
+   * `transactionRetryBackoff` for as long as the app runs.
+   */
+  readonly maxTransactionRetries?: number;
+  /**
    * Id of this instance in client ids and logs. Default `<hostname>-<pid>-<random>`: unique even
    * when every replica runs as pid 1 in its own container.
    */
