@@ -67,6 +67,7 @@ export class ExactlyOnceTask {
   private closed = false;
   private opening: Promise<void> = Promise.resolve();
   private committing: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | undefined;
   private hold: Promise<void> | undefined;
   private batches = 0;
   private readonly batchIdleWaiters: (() => void)[] = [];
@@ -116,10 +117,19 @@ export class ExactlyOnceTask {
     if (this.task !== undefined && this.task.progress.inFlight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
-  /** Commits the task's outputs and position in one transaction; one commit at a time. */
+  /**
+   * Commits the task's outputs and position in one transaction; one commit at a time, and calls
+   * made while one waits to start share it (a slow drain must not pile up timer ticks).
+   */
   commit(): Promise<void> {
-    this.committing = this.committing.then(() => this.commitOnce());
-    return this.committing;
+    if (this.queued !== undefined) return this.queued;
+    const next = this.committing.then(() => {
+      this.queued = undefined;
+      return this.commitOnce();
+    });
+    this.queued = next;
+    this.committing = next;
+    return next;
   }
 
   private async commitOnce(): Promise<void> {
