@@ -102,4 +102,53 @@ describe('exactly-once through an outage of the log', () => {
     expect(ids).toHaveLength(200);
     expect(new Set(ids).size).toBe(200);
   });
+
+  it('stop() while tasks retry during an outage ends stopped, and nothing retries afterwards', { timeout: 30_000 }, async () => {
+    const memory = new MemoryTransport();
+    const outage = { down: false, refused: 0 };
+    const transport = flaky(memory, outage);
+    const input = uniqueName('in');
+    const output = uniqueName('out');
+    await createTopics(memory, [
+      { topic: input, partitions: 2 },
+      { topic: output, partitions: 2 },
+    ]);
+    const builder = new StreamsBuilder({ defaultKeySerde: 'string', defaultValueSerde: 'json' });
+    builder.stream<string, { id: number }>(input).to(output);
+    const applicationId = uniqueName('app');
+    const app = new StreamsApp(builder.build(), {
+      applicationId,
+      transport,
+      processingGuarantee: 'exactly-once',
+      logger: silentLogger(),
+      commitIntervalMs: 20,
+      transactionRetryBackoff: { initialMs: 5, maxMs: 20 },
+      shutdownTimeoutMs: 2_000,
+    });
+    onTestFinished(() => app.stop());
+    await app.start();
+    await produce(memory, json(input, 0, 50));
+    await waitForCommitted(memory, applicationId, input);
+    outage.down = true;
+    await produce(memory, json(input, 50, 50));
+    const deadline = Date.now() + 10_000;
+    while (outage.refused < 10 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(outage.refused).toBeGreaterThanOrEqual(10);
+
+    await app.stop();
+    expect(app.state).toBe('stopped');
+    const afterStop = outage.refused;
+    // Proving that nothing happens needs time to pass: 20 times the longest backoff.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(outage.refused).toBe(afterStop);
+    // The group is free: a new instance gets both partitions and finishes the work, each output once.
+    outage.down = false;
+    const next = new StreamsApp(builder.build(), { applicationId, transport, processingGuarantee: 'exactly-once', logger: silentLogger(), commitIntervalMs: 20 });
+    onTestFinished(() => next.stop());
+    await next.start();
+    await waitForCommitted(memory, applicationId, input, 20_000);
+    const ids = (await consumeCount(memory, output, 100)).map((r) => (JSON.parse(r.value?.toString() ?? '{}') as { id: number }).id);
+    expect(new Set(ids).size).toBe(100);
+    expect(ids).toHaveLength(100);
+  });
 });
