@@ -20,3 +20,4 @@ export * from './serdes/index.ts';
 export type * from './transport/transport.ts';
 export { MemoryTransport, MemoryBroker } from './transport/memory/index.ts';
 export { KafkaTransport, type KafkaTransportOptions } from './transport/kafka/index.ts';
+export * from './state/index.ts';

@@ -14,7 +14,14 @@ import { selectKey } from '../operators/select-key.ts';
 import type { StreamRecord } from '../runtime/stream-record.ts';
 import type { AnyRecord, NodeContext, TopicSinkNode } from '../topology/graph.ts';
 import { BranchedKStream } from './branched-kstream.ts';
-import type { ForEachOptions, Named, RepartitionOptions, ToOptions, TransformOptions } from './options.ts';
+import type { DeadLetterOptions, ForEachOptions, Named, RepartitionOptions, ToOptions, TransformOptions } from './options.ts';
+import { TopologyError } from '../errors/streams-error.ts';
+
+function checkPositive(method: string, option: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
+    throw new TopologyError(`${method}(): option ${option} must be a positive number of milliseconds (got ${String(value)})`);
+  }
+}
 import type { GraphDraft } from './streams-builder.ts';
 
 type RecordOperator<K, V, K2, V2> = OperatorFunction<StreamRecord<K, V>, StreamRecord<K2, V2>>;
@@ -120,7 +127,7 @@ export class KStream<K, V> {
     // The overloads check each operator against the previous one; at run time they are one chain.
     const chain = (source: Observable<AnyRecord>): Observable<unknown> =>
       (operators as unknown as Array<OperatorFunction<unknown, unknown>>).reduce<Observable<unknown>>((acc, operator) => acc.pipe(operator), source);
-    return this.processor('pipe', 'PIPE', {}, (context) => pipeStep(context, () => chain, { ordered: true }));
+    return this.processor('pipe', 'PIPE', {}, (context) => pipeStep(context, () => chain));
   }
 
   /**
@@ -128,8 +135,14 @@ export class KStream<K, V> {
    * scheduler, which is virtual in the test driver) and with options.
    */
   transform<K2, V2>(factory: (context: NodeContext) => RecordOperator<K, V, K2, V2>, options: TransformOptions = {}): KStream<K2, V2> {
+    checkPositive('transform', 'maxHoldMs', options.maxHoldMs);
+    checkPositive('transform', 'completionTimeoutMs', options.completionTimeoutMs);
+    const stepOptions = {
+      ...(options.maxHoldMs === undefined ? {} : { maxHoldMs: options.maxHoldMs }),
+      ...(options.completionTimeoutMs === undefined ? {} : { completionTimeoutMs: options.completionTimeoutMs }),
+    };
     return this.processor('transform', 'TRANSFORM', options, (context) =>
-      pipeStep(context, factory as unknown as (context: NodeContext) => OperatorFunction<AnyRecord, unknown>, { ordered: options.ordered ?? true }),
+      pipeStep(context, factory as unknown as (context: NodeContext) => OperatorFunction<AnyRecord, unknown>, stepOptions),
     );
   }
 
@@ -168,6 +181,7 @@ export class KStream<K, V> {
    * done when the promise resolves; a rejection goes to the production error policy.
    */
   forEach(action: (key: K | null, value: V, record: StreamRecord<K, V>) => Promise<void>, options: ForEachOptions = {}): void {
+    checkPositive('forEach', 'timeoutMs', options.timeoutMs);
     this.draft.add({
       kind: 'sink',
       sink: 'forEach',
@@ -179,6 +193,32 @@ export class KStream<K, V> {
         return action(typed.key, typed.value, typed);
       },
       concurrency: options.concurrency ?? 1,
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
+  }
+
+  /**
+   * Sends every record that reaches it to the dead-letter topic in the standard format (the input's
+   * original bytes and headers, `dlq.*` error headers with code `RECORD_REJECTED` and the reason),
+   * whatever the error policy: the step for records a topology finds invalid.
+   *
+   * @example
+   * const { valid, invalid } = ratings.split().branch((_k, r) => r.score >= 1 && r.score <= 5, { name: 'valid' }).defaultBranch({ name: 'invalid' });
+   * invalid.deadLetter({ reason: (_k, r) => `score ${r.score} is outside 1..5` });
+   */
+  deadLetter(options: DeadLetterOptions<K, V> = {}): void {
+    const name = options.name ?? this.draft.nextName('DEADLETTER');
+    const { reason } = options;
+    this.draft.add({
+      kind: 'sink',
+      sink: 'deadLetter',
+      type: 'deadLetter',
+      name,
+      parents: [this.nodeName],
+      reason:
+        typeof reason === 'function'
+          ? (record) => reason(record.key as K | null, record.value as V)
+          : () => reason ?? `rejected by ${name}`,
     });
   }
 }

@@ -26,14 +26,28 @@ export interface RepartitionOptions extends Named, SerdeOptions {
 export interface ForEachOptions extends Named {
   /** How many records may be in the action at once; default 1 (strictly in order). */
   readonly concurrency?: number;
+  /** A call still running after this long counts as failed (production error policy); default 30000. */
+  readonly timeoutMs?: number;
 }
 
 export interface TransformOptions extends Named {
   /**
-   * True (default) when the operators keep input order, so an input they neither emit nor hold by
-   * the time a later one comes out counts as dropped. Set false for reordering operators.
+   * How long the operators may hold a record before the step ends their epoch (completes them, so
+   * they emit or drop what they hold, and starts fresh ones); default 1000. Raise it for operators
+   * that are meant to hold records longer (`bufferTime(5000)`, `debounceTime(2000)`). See `pipe()`.
    */
-  readonly ordered?: boolean;
+  readonly maxHoldMs?: number;
+  /**
+   * How long an epoch's operators may take to complete once asked to (async work still running, a
+   * `delay`) before the records they still hold go to the processing error policy as timed out;
+   * default 30000.
+   */
+  readonly completionTimeoutMs?: number;
+}
+
+export interface DeadLetterOptions<K = unknown, V = unknown> extends Named {
+  /** Why the records are dead-lettered (`dlq.error.message`): a text, or a function of the record. Default: "rejected by <name>". */
+  readonly reason?: string | ((key: K | null, value: V) => string);
 }
 
 export interface BuilderOptions {

@@ -11,11 +11,17 @@ export const ERROR_CODES = [
   'PROCESSING_FAILED',
   'PRODUCTION_FAILED',
   'SINK_FAILED',
+  'TIMED_OUT',
+  'RECORD_REJECTED',
   'TRANSPORT_FAILED',
   'TRANSPORT_CLOSED',
   'TRANSACTION_FAILED',
   'COMMIT_FAILED',
+  /** One record is larger than a single Produce request may be; retrying cannot help. */
+  'RECORD_TOO_LARGE',
   'SCHEMA_LOAD_FAILED',
+  /** A state store (in memory, cache, PostgreSQL, read-through loader) could not read or write. */
+  'STATE_STORE_FAILED',
   'SHUTDOWN',
 ] as const;
 

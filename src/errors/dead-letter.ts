@@ -24,7 +24,23 @@ export const DLQ_HEADERS = {
   node: 'dlq.node',
   correlationId: 'dlq.correlation.id',
   timestamp: 'dlq.timestamp',
+  /** `true` when the key and/or value were cut to fit the size limit; the sizes below are the originals. */
+  payloadTruncated: 'dlq.payload.truncated',
+  keySize: 'dlq.payload.key.size',
+  valueSize: 'dlq.payload.value.size',
 } as const;
+
+/**
+ * Largest dead-letter record (key, value and headers) written as is: below what the Kafka
+ * transport's default `maxRequestBytes` lets through, with room for the request's framing. A
+ * larger one is written truncated (see `fitDeadLetter`).
+ */
+export const DEFAULT_MAX_DEAD_LETTER_BYTES = 900 * 1_024;
+
+/** How much of the key a truncated dead-letter record keeps at most: enough to find the record. */
+const MAX_TRUNCATED_KEY = 1_024;
+/** Room for the `dlq.payload.*` headers a truncation adds. */
+const TRUNCATION_HEADERS = 128;
 
 /** Headers that already carry a correlation id are reused, so a record keeps one id end to end. */
 export const CORRELATION_HEADERS = ['correlation-id', 'x-correlation-id'] as const;
@@ -74,6 +90,44 @@ export function buildDeadLetter(input: DeadLetterInput): OutgoingRecord {
   const headers: Record<string, Buffer> = { ...raw.headers };
   for (const [name, value] of Object.entries(text)) headers[name] = Buffer.from(value, 'utf8');
   return { topic: input.deadLetterTopic, key: raw.key, value: raw.value, headers, timestamp: raw.timestamp };
+}
+
+/** Bytes a record's key, value and headers take, without Kafka's framing. */
+export function payloadBytes(record: OutgoingRecord): number {
+  let size = (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  for (const [name, value] of Object.entries(record.headers ?? {})) size += Buffer.byteLength(name, 'utf8') + value.length;
+  return size;
+}
+
+/**
+ * The dead-letter record as is when it fits in `maxBytes`, else with its value (and a key longer
+ * than 1 KiB) cut so it does: a record too large for the dead-letter topic must not stop the app,
+ * and its `dlq.*` headers, which say what failed and where, matter more than the full payload.
+ */
+export function fitDeadLetter(record: OutgoingRecord, maxBytes = DEFAULT_MAX_DEAD_LETTER_BYTES): OutgoingRecord {
+  if (payloadBytes(record) <= maxBytes) return record;
+  const key = record.key?.length ?? 0;
+  const keyBytes = key > MAX_TRUNCATED_KEY ? MAX_TRUNCATED_KEY : key;
+  const headerBytes = payloadBytes({ ...record, key: null, value: null });
+  const valueBytes = Math.max(0, maxBytes - headerBytes - keyBytes - TRUNCATION_HEADERS);
+  return truncateDeadLetter(record, { keyBytes, valueBytes });
+}
+
+/**
+ * The dead-letter record with its key and value cut to at most the given bytes, marked with
+ * `dlq.payload.truncated` and the original sizes (kept from an earlier truncation; `-1` for null).
+ */
+export function truncateDeadLetter(record: OutgoingRecord, limits: { readonly keyBytes: number; readonly valueBytes: number }): OutgoingRecord {
+  const headers: Record<string, Buffer> = { ...record.headers };
+  headers[DLQ_HEADERS.keySize] ??= Buffer.from(String(record.key?.length ?? -1), 'utf8');
+  headers[DLQ_HEADERS.valueSize] ??= Buffer.from(String(record.value?.length ?? -1), 'utf8');
+  headers[DLQ_HEADERS.payloadTruncated] = Buffer.from('true', 'utf8');
+  return {
+    ...record,
+    key: record.key === null ? null : record.key.subarray(0, limits.keyBytes),
+    value: record.value === null ? null : record.value.subarray(0, limits.valueBytes),
+    headers,
+  };
 }
 
 /** Reads the `dlq.*` headers of a dead-letter record back as text; for tools and tests. */

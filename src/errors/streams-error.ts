@@ -82,7 +82,7 @@ export class ProductionError extends StreamsError {
 export class TransportError extends StreamsError {
   constructor(
     message: string,
-    options: SubclassOptions & { code?: 'TRANSPORT_FAILED' | 'TRANSPORT_CLOSED' | 'TRANSACTION_FAILED' | 'COMMIT_FAILED' } = {},
+    options: SubclassOptions & { code?: 'TRANSPORT_FAILED' | 'TRANSPORT_CLOSED' | 'TRANSACTION_FAILED' | 'COMMIT_FAILED' | 'RECORD_TOO_LARGE' } = {},
   ) {
     super(message, { ...options, code: options.code ?? 'TRANSPORT_FAILED' });
   }
@@ -92,6 +92,13 @@ export class TransportError extends StreamsError {
 export class SchemaError extends StreamsError {
   constructor(message: string, options: SubclassOptions = {}) {
     super(message, { ...options, code: 'SCHEMA_LOAD_FAILED' });
+  }
+}
+
+/** A state store could not read or write (PostgreSQL, a read-through loader) or was used closed. */
+export class StateStoreError extends StreamsError {
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'STATE_STORE_FAILED' });
   }
 }
 

@@ -42,8 +42,8 @@ export interface ExactlyOnceTaskDependencies {
   readonly producerBatch?: BatchingOptions;
   /** The group's committed offset for the partition, read after the fence. */
   readonly committedOffset: () => Promise<number | undefined>;
-  /** A new task writing to `output`; `onComplete` must be called whenever one of its inputs completes. */
-  readonly createTask: (output: RecordOutput, onComplete: () => void) => Task;
+  /** A new task writing to `output`; `onFreed` must be called whenever records leave its window. */
+  readonly createTask: (output: RecordOutput, onFreed: () => void) => Task;
   /** How long a commit waits for the task's in-flight records before trying at the next interval. */
   readonly drainTimeoutMs: number;
   /** Backoff between attempts to open the task; default 200 ms doubling up to 10 s. */
@@ -112,8 +112,8 @@ export class ExactlyOnceTask {
     }
   }
 
-  /** @internal an input of the current task completed */
-  private onComplete(): void {
+  /** Records of the current task left its window (completed, contiguously from the start). */
+  private onFreed(): void {
     if (this.task !== undefined && this.task.progress.inFlight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
@@ -254,7 +254,7 @@ export class ExactlyOnceTask {
     this.output = output;
     this.committed = committed;
     this.startOffset = committed ?? 0;
-    this.task = this.deps.createTask(output, () => this.onComplete());
+    this.task = this.deps.createTask(output, () => this.onFreed());
     consumer.seek(partition, this.startOffset);
     consumer.resume([partition]);
   }

@@ -3,10 +3,16 @@
  * finished so that it may be committed.
  *
  * Every input record becomes an `Origin` with a reference count. Each record in flight that was
- * derived from it holds one reference. A step that drops a record releases; a step that turns one
- * record into N retains N-1 more; a sink releases when its output is acknowledged. An origin whose
- * count reaches zero is complete. `PartitionProgress` commits the highest contiguous completed
- * offset, so a slow record holds back the commit of everything after it, never the other way round.
+ * derived from it holds one reference, and so does a step that holds the input itself (a `pipe()`
+ * step until its operators can no longer emit anything derived from it). A step that drops a record
+ * releases; a step that turns one record into N retains N-1 more; a sink releases when its output
+ * is acknowledged. An origin whose count reaches zero is complete, and can never be retained again:
+ * doing so is a bug in the runtime, and throws.
+ *
+ * `PartitionProgress` commits the highest contiguous completed offset. The records between that
+ * point and the newest one taken in form the partition's window: they are what a crash re-reads, and
+ * what the in-flight bound counts. A slow record holds back the commit of everything after it (and
+ * so, through the bound, intake), never the other way round.
  */
 import type { IncomingRecord } from '../transport/transport.ts';
 
@@ -28,8 +34,11 @@ export class Origin {
     return this.completed;
   }
 
+  /** Takes `count` more references; the origin must still be alive. */
   retain(count = 1): void {
-    if (this.completed) return;
+    if (this.completed) {
+      throw new Error(`lineage bug: ${this.raw.topic}[${this.raw.partition}]@${this.raw.offset} was retained after it completed`);
+    }
     this.refs += count;
   }
 
@@ -55,21 +64,25 @@ export function releaseLineage(lineage: Lineage): void {
   for (const origin of lineage) origin.release();
 }
 
+/** Whether every origin of the lineage is still alive (may be retained). */
+export function isAlive(lineage: Lineage): boolean {
+  return lineage.every((origin) => !origin.isComplete);
+}
+
 export interface ProgressListener {
-  /** An origin of this partition completed (the in-flight count dropped by one). */
-  onComplete(progress: PartitionProgress): void;
+  /** `count` records left this partition's window (the contiguous completed point moved past them, or the task closed). */
+  onFreed(count: number): void;
 }
 
 /**
- * Offsets of one input topic-partition that are in flight, in arrival order, and the offset up to
- * which everything is complete.
+ * Offsets of one input topic-partition that are in the window (taken in, not yet passed by the
+ * contiguous completed point), in arrival order, and the offset up to which everything is complete.
  */
 export class PartitionProgress {
   private readonly pending: Origin[] = [];
   private head = 0;
   private nextToCommit: number | undefined;
   private closed = false;
-  private tracked = 0;
 
   constructor(
     readonly topic: string,
@@ -81,13 +94,12 @@ export class PartitionProgress {
   track(raw: IncomingRecord): Origin {
     const origin = new Origin(this, raw);
     this.pending.push(origin);
-    this.tracked += 1;
     return origin;
   }
 
-  /** Records tracked and not yet complete. */
+  /** Records in the window: taken in and not yet passed by the committable point. */
   get inFlight(): number {
-    return this.tracked;
+    return this.pending.length - this.head;
   }
 
   /** The next offset to read that may be committed, or undefined when nothing completed yet. */
@@ -95,9 +107,18 @@ export class PartitionProgress {
     return this.nextToCommit;
   }
 
-  /** After a partition is revoked, completions no longer move the commit point. */
+  /**
+   * After a partition is revoked, completions no longer move the commit point. The completed records
+   * of the window leave it now; the others leave it as they complete.
+   */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
+    let freed = 0;
+    for (let i = this.head; i < this.pending.length; i++) if (this.pending[i]?.isComplete) freed += 1;
+    this.pending.length = 0;
+    this.head = 0;
+    if (freed > 0) this.listener?.onFreed(freed);
   }
 
   get isClosed(): boolean {
@@ -111,18 +132,21 @@ export class PartitionProgress {
 
   /** @internal called by Origin */
   onOriginComplete(_origin: Origin): void {
-    this.tracked -= 1;
-    if (!this.closed) {
-      while (this.head < this.pending.length && this.pending[this.head]?.isComplete) {
-        this.nextToCommit = (this.pending[this.head] as Origin).offset + 1;
-        this.head += 1;
-      }
-      // Compact the array now and then so a long-running partition does not grow it forever.
-      if (this.head > 1024 && this.head * 2 > this.pending.length) {
-        this.pending.splice(0, this.head);
-        this.head = 0;
-      }
+    if (this.closed) {
+      this.listener?.onFreed(1);
+      return;
     }
-    this.listener?.onComplete(this);
+    const before = this.head;
+    while (this.head < this.pending.length && this.pending[this.head]?.isComplete) {
+      this.nextToCommit = (this.pending[this.head] as Origin).offset + 1;
+      this.head += 1;
+    }
+    const freed = this.head - before;
+    // Compact the array now and then so a long-running partition does not grow it forever.
+    if (this.head > 1024 && this.head * 2 > this.pending.length) {
+      this.pending.splice(0, this.head);
+      this.head = 0;
+    }
+    if (freed > 0) this.listener?.onFreed(freed);
   }
 }

@@ -256,7 +256,8 @@ export class StreamsApp {
         .sinks()
         .flatMap((sink) => (sink.sink === 'topic' && sink.internal ? [sink] : []))
         .map((sink) => ({ topic: this.topicName(sink), partitions: sink.partitions ?? this.options.internalTopicPartitions ?? widest }));
-      await admin.createTopics([...internal, { topic: this.deadLetterTopic, partitions: 1 }]);
+      // The dead-letter topic is as wide as the widest input, so dead letters keep their key's partition order.
+      await admin.createTopics([...internal, { topic: this.deadLetterTopic, partitions: widest }]);
     } finally {
       await admin.disconnect();
     }
@@ -309,7 +310,7 @@ export class StreamsApp {
     );
   }
 
-  private newTask(topic: string, partition: number, output: RecordOutput, errors: ErrorRouter, onComplete?: () => void): Task {
+  private newTask(topic: string, partition: number, output: RecordOutput, errors: ErrorRouter, onFreed?: () => void): Task {
     const source = this.topology.sources().find((s) => this.topicName(s) === topic);
     if (!source) throw new StreamsError(`no source reads topic ${topic}`, { code: 'TOPOLOGY_INVALID' });
     return new Task(
@@ -320,12 +321,15 @@ export class StreamsApp {
         errors,
         scheduler: this.options.scheduler ?? asyncScheduler,
         topicName: (node) => this.topicName(node),
+        // A record leaving the window frees its in-flight slot (under exactly-once, once its outputs
+        // are acknowledged into the open transaction).
         progressListener: {
-          onComplete: () => {
-            this.onComplete();
-            onComplete?.();
+          onFreed: (count) => {
+            this.gate.remove(count);
+            onFreed?.();
           },
         },
+        transactional: this.exactlyOnce,
       },
       source.name,
       topic,
@@ -340,14 +344,6 @@ export class StreamsApp {
     const task = this.newTask(topic, partition, this.output as RecordOutput, this.errors as ErrorRouter);
     this.tasks.set(key, task);
     return task;
-  }
-
-  /**
-   * An input record is done: its slot is free. Records of a closed task count until they are
-   * really gone (a forEach call still running, a send not yet acknowledged hold memory too).
-   */
-  private onComplete(): void {
-    this.gate.remove();
   }
 
   /** Whether new input may be taken in: the app is (starting to be) running. */
@@ -376,7 +372,7 @@ export class StreamsApp {
         ...(this.options.producerBatch === undefined ? {} : { producerBatch: this.options.producerBatch }),
         ...(this.options.transactionRetryBackoff === undefined ? {} : { backoff: this.options.transactionRetryBackoff }),
         committedOffset: () => this.committedOffset(tp),
-        createTask: (output, onComplete) => this.newTask(tp.topic, tp.partition, output, this.errorRouter(output), onComplete),
+        createTask: (output, onFreed) => this.newTask(tp.topic, tp.partition, output, this.errorRouter(output), onFreed),
         drainTimeoutMs: COMMIT_DRAIN_TIMEOUT_MS,
       });
       this.exactlyOnceTasks.set(key, task);
@@ -456,6 +452,9 @@ export class StreamsApp {
   /** Waits a while for room under the in-flight bound, heartbeating; the caller checks again. */
   private async waitForRoom(context: BatchContext): Promise<void> {
     publish({ type: 'in-flight', app: this.options.applicationId, inFlight: this.gate.inFlight, paused: true });
+    // Steps that hold records (a buffer, a filter's drops) let go of them, or nothing would move.
+    for (const open of this.tasks.values()) open.flush();
+    for (const owner of this.exactlyOnceTasks.values()) owner.current?.flush();
     await this.gate.waitForRoom(1_000);
     await context.heartbeat();
   }

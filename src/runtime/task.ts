@@ -4,9 +4,9 @@
  * to asynchronous steps; `close()` tears the whole pipeline down.
  */
 import { Subject, type SchedulerLike, type Subscription } from 'rxjs';
-import { ProductionError, SerializationError, toError } from '../errors/streams-error.ts';
+import { ProductionError, SerializationError, StreamsError, toError } from '../errors/streams-error.ts';
 import type { Serde } from '../serdes/serde.ts';
-import type { AnyRecord, ForEachSinkNode, NodeContext, TopicSinkNode, TopologyNode } from '../topology/graph.ts';
+import type { AnyRecord, DeadLetterSinkNode, ForEachSinkNode, NodeContext, TopicSinkNode, TopologyNode } from '../topology/graph.ts';
 import type { Topology } from '../topology/topology.ts';
 import type { IncomingRecord } from '../transport/transport.ts';
 import type { ErrorStage } from '../errors/dead-letter.ts';
@@ -25,6 +25,8 @@ export interface TaskDependencies {
   /** Topic name as written to the log (internal topics get the application id prefix). */
   readonly topicName: (node: { readonly topic: string; readonly internal: boolean }) => string;
   readonly progressListener?: ProgressListener;
+  /** True under exactly-once (see `NodeContext.transactional`). */
+  readonly transactional?: boolean;
 }
 
 export class Task {
@@ -38,6 +40,7 @@ export class Task {
   private actionsRunning = 0;
   private closed = false;
   private nextOffset: number | undefined;
+  private readonly flushers = new Set<() => void>();
 
   constructor(
     private readonly deps: TaskDependencies,
@@ -80,6 +83,14 @@ export class Task {
     return this.actionsRunning;
   }
 
+  /**
+   * Asks every step that holds input records (`pipe()` / `transform()`) to emit or release them
+   * now. Afterwards the task's window empties as soon as its sinks acknowledge what is on its way.
+   */
+  flush(): void {
+    for (const flush of [...this.flushers]) flush();
+  }
+
   /** Decodes one input record and pushes it through the pipeline. */
   process(raw: IncomingRecord): void {
     if (!this.accepts(raw)) return;
@@ -100,20 +111,15 @@ export class Task {
     this.forward(this.sourceName, record);
   }
 
-  /**
-   * Asks every step of the task to emit or release what it holds, so that in-flight work drains
-   * once sinks acknowledge. Placeholder: the lead's version (in main) makes custom `pipe()` steps
-   * flush; until it lands this does nothing.
-   */
-  flush(): void {}
-
   /** Stops the pipeline; records still in flight no longer move the commit point. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.progress.close();
+    // Tearing the steps down releases what they hold; sinks drop what still reaches them.
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     for (const input of this.inputs.values()) input.complete();
+    this.flushers.clear();
   }
 
   private reachable(): TopologyNode[] {
@@ -143,7 +149,7 @@ export class Task {
           this.subscriptions.push(input.subscribe((record) => this.route(node.name, node.route, node.routes, record)));
           break;
         case 'sink':
-          this.subscriptions.push(node.sink === 'topic' ? input.subscribe(this.topicWriter(node)) : this.runForEach(node, input));
+          this.subscriptions.push(this.runSink(node, input));
           break;
       }
     }
@@ -156,12 +162,42 @@ export class Task {
       scheduler: this.deps.scheduler,
       streamTime: () => this.streamTimeValue,
       fail: (record, error, stage: ErrorStage = 'processing') => this.deps.errors.handle(stage, nodeName, record.lineage, error),
+      onFlush: (callback) => {
+        this.flushers.add(callback);
+        return () => this.flushers.delete(callback);
+      },
+      transactional: this.deps.transactional ?? false,
     };
+  }
+
+  private runSink(node: TopologyNode & { kind: 'sink' }, input: Subject<AnyRecord>): Subscription {
+    switch (node.sink) {
+      case 'topic':
+        return input.subscribe(this.topicWriter(node));
+      case 'forEach':
+        return this.runForEach(node, input);
+      case 'deadLetter':
+        return input.subscribe((record) => this.deadLetter(node, record));
+    }
+  }
+
+  private deadLetter(node: DeadLetterSinkNode, record: AnyRecord): void {
+    let reason: string;
+    try {
+      reason = node.reason(record);
+    } catch (error) {
+      reason = `the reason function of ${node.name} threw: ${toError(error).message}`;
+    }
+    const error = new StreamsError(`${node.name}: ${reason}`, { code: 'RECORD_REJECTED', context: { node: node.name } });
+    this.deps.errors.handle('processing', node.name, record.lineage, error, 'dead-letter');
   }
 
   /** Hands a node's output to its children; each child gets its own reference on the lineage. */
   private forward(nodeName: string, record: AnyRecord): void {
-    if (this.closed) return;
+    if (this.closed) {
+      releaseLineage(record.lineage);
+      return;
+    }
     if (instrumentationEnabled()) publish({ type: 'node.out', app: this.deps.app, node: nodeName, count: 1 });
     const children = this.deps.topology.children(nodeName);
     if (children.length === 0) {
@@ -196,6 +232,12 @@ export class Task {
     const keySerde = topology.serde(node.name, 'keySerde');
     const valueSerde = topology.serde(node.name, 'valueSerde');
     return (record) => {
+      // A closed task's partition has a new owner: what its steps still emit must not land after
+      // the new owner's writes. Its inputs are read again from the last commit.
+      if (this.closed) {
+        releaseLineage(record.lineage);
+        return;
+      }
       let key: Buffer | null;
       let value: Buffer | null;
       try {
@@ -215,14 +257,23 @@ export class Task {
     };
   }
 
-  /** Runs the action with at most `concurrency` records at once; queued records wait in order. */
+  /**
+   * Runs the action with at most `concurrency` records at once; queued records wait in order (the
+   * in-flight bound keeps the queue finite). A call that has not settled after `timeoutMs` counts
+   * as failed and goes to the production error policy, so one hung call cannot hold its partition's
+   * commit, and through it intake, forever; whatever it does later is ignored.
+   */
   private runForEach(node: ForEachSinkNode, input: Subject<AnyRecord>): Subscription {
     const queue: AnyRecord[] = [];
     let active = 0;
     const start = (record: AnyRecord) => {
       active += 1;
       this.actionsRunning += 1;
+      let settled = false;
       const settle = (error?: unknown) => {
+        if (settled) return;
+        settled = true;
+        timer.unsubscribe();
         active -= 1;
         this.actionsRunning -= 1;
         if (error === undefined || this.closed) releaseLineage(record.lineage);
@@ -232,6 +283,16 @@ export class Task {
         const next = queue.shift();
         if (next !== undefined) start(next);
       };
+      const timer = this.deps.scheduler.schedule(() => {
+        settle(
+          new ProductionError(`${node.name}: forEach action did not settle within ${node.timeoutMs} ms`, {
+            code: 'SINK_FAILED',
+            cause: new StreamsError('timed out', { code: 'TIMED_OUT' }),
+            retriable: true,
+            context: { node: node.name },
+          }),
+        );
+      }, node.timeoutMs);
       let result: Promise<void>;
       try {
         // Called synchronously so the test driver sees the call as soon as the record arrives.
@@ -240,14 +301,18 @@ export class Task {
         result = Promise.reject(error);
       }
       result.then(
-          () => settle(),
-          (error: unknown) => settle(error ?? new Error('forEach action rejected without a reason')),
-        );
+        () => settle(),
+        (error: unknown) => settle(error ?? new Error('forEach action rejected without a reason')),
+      );
     };
-    return input.subscribe((record) => {
+    const subscription = input.subscribe((record) => {
       if (active < node.concurrency) start(record);
       else queue.push(record);
     });
+    subscription.add(() => {
+      for (const queued of queue.splice(0)) releaseLineage(queued.lineage);
+    });
+    return subscription;
   }
 
   private failSink(node: ForEachSinkNode, lineage: Lineage, error: unknown): void {

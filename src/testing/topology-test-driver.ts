@@ -36,6 +36,8 @@ export interface TopologyTestDriverOptions {
   readonly deadLetterTopic?: string;
   /** Wall-clock start in ms since the epoch; default 0. */
   readonly wallClockStartMs?: number;
+  /** Run steps as under exactly-once (see `NodeContext.transactional`); default false. */
+  readonly transactional?: boolean;
   /** Partitions of topics the driver creates on first use; default 1. */
   readonly defaultPartitions?: number;
   readonly logger?: Logger;
@@ -52,13 +54,15 @@ export class TopologyTestDriver {
   readonly broker: MemoryBroker;
   readonly applicationId: string;
   readonly deadLetterTopic: string;
-  private readonly scheduler: VirtualTimeScheduler;
+  /** The virtual clock; pass it to time-based operators (`delay(10, driver.scheduler)`), or use `context.scheduler` in `transform()`. */
+  readonly scheduler: VirtualTimeScheduler;
   private readonly tasks = new Map<string, Task>();
   private readonly positions = new Map<string, number>();
   private readonly written = new Map<string, IncomingRecord[]>();
   private readonly errors: ErrorRouter;
   private readonly output: RecordOutput;
   private fatal: Error | undefined;
+  private readonly transactional: boolean;
   private closed = false;
 
   constructor(
@@ -67,6 +71,7 @@ export class TopologyTestDriver {
   ) {
     this.applicationId = options.applicationId ?? 'test-app';
     this.deadLetterTopic = options.deadLetterTopic ?? `${this.applicationId}-dlq`;
+    this.transactional = options.transactional ?? false;
     this.scheduler = new VirtualTimeScheduler();
     this.scheduler.frame = options.wallClockStartMs ?? 0;
     this.broker = new MemoryBroker({ defaultPartitions: options.defaultPartitions ?? 1, now: () => this.scheduler.now() });
@@ -160,6 +165,16 @@ export class TopologyTestDriver {
     this.processPending();
   }
 
+  /**
+   * Ends the epoch of every `pipe()` / `transform()` step now, as the runtime does before an
+   * exactly-once commit or when its in-flight bound is reached: the operators emit or drop what they
+   * hold. Without it, an epoch ends `maxHoldMs` of virtual time after its first record.
+   */
+  flush(): void {
+    for (const task of this.tasks.values()) task.flush();
+    this.processPending();
+  }
+
   close(): void {
     this.closed = true;
     for (const task of this.tasks.values()) task.close();
@@ -226,6 +241,7 @@ export class TopologyTestDriver {
           errors: this.errors,
           scheduler: this.scheduler,
           topicName: (node) => Topology.topicName(node, this.applicationId),
+          transactional: this.transactional,
         },
         source.name,
         topic,

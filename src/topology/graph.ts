@@ -25,6 +25,17 @@ export interface NodeContext {
    * fail). The record's lineage is released by the policy, so the caller must not release it.
    */
   fail(record: AnyRecord, error: unknown, stage?: ErrorStage): void;
+  /**
+   * Registers what to do when the task asks its steps to stop holding records (before a commit
+   * under exactly-once, when the in-flight bound is reached, when the task closes): a step that
+   * holds inputs emits or releases them. Returns the unregister function.
+   */
+  onFlush(callback: () => void): () => void;
+  /**
+   * True under exactly-once: a step must not pass on outputs it might have to take back (after an
+   * error, its inputs are processed again), so it holds them until its inputs are settled.
+   */
+  readonly transactional: boolean;
 }
 
 export type { SerdeSpec } from '../serdes/serde-registry.ts';
@@ -75,7 +86,17 @@ export interface ForEachSinkNode extends NodeBase {
   readonly sink: 'forEach';
   readonly action: (record: AnyRecord) => Promise<void>;
   readonly concurrency: number;
+  /** A call still running after this long counts as failed (production error policy). */
+  readonly timeoutMs: number;
 }
 
-export type SinkNode = TopicSinkNode | ForEachSinkNode;
+/** Sends every record that reaches it to the dead-letter topic, in the standard format, whatever the error policy. */
+export interface DeadLetterSinkNode extends NodeBase {
+  readonly kind: 'sink';
+  readonly sink: 'deadLetter';
+  /** Why the record is dead-lettered; shown in `dlq.error.message`. */
+  readonly reason: (record: AnyRecord) => string;
+}
+
+export type SinkNode = TopicSinkNode | ForEachSinkNode | DeadLetterSinkNode;
 export type TopologyNode = SourceNode | ProcessorNode | RouterNode | SinkNode;

@@ -7,34 +7,47 @@
  * Usage: `defineTransportConformance('memory', () => ({ transport: new MemoryTransport() }))` at the
  * top level of a test file or inside `describe.skipIf(...)`.
  */
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { TransportError } from '../../src/errors/streams-error.ts';
 import { partitionForKey } from '../../src/transport/memory/murmur2.ts';
-import type {
-  BatchContext,
-  ConsumedBatch,
-  ConsumerOptions,
-  ConsumerRunOptions,
-  IncomingRecord,
-  OutgoingRecord,
-  ProducerOptions,
-  TopicPartition,
-  TopicSpec,
-  Transport,
-  TransportAdmin,
-  TransportConsumer,
-  TransportProducer,
-} from '../../src/transport/transport.ts';
+import type { BatchContext, ConsumerOptions, TopicPartition, Transport } from '../../src/transport/transport.ts';
 import { uniqueName } from '../support/names.ts';
+import {
+  Collector,
+  connectedAdmin,
+  connectedConsumer,
+  connectedProducer,
+  createTopic,
+  deferred,
+  eventually,
+  firstOffsetByPartition,
+  groupBy,
+  intersect,
+  partitionsOf,
+  readAll,
+  recordsTo,
+  rejectionOf,
+  sameSet,
+  startMember,
+  str,
+  text,
+  values,
+  withDeadline,
+} from '../support/transport-scenario-helpers.ts';
 
-export type TransportSetup = () => { transport: Transport } | Promise<{ transport: Transport }>;
+export interface TransportUnderTest {
+  readonly transport: Transport;
+  /**
+   * The shortest `sessionTimeoutMs` the log accepts (Kafka's `group.min.session.timeout.ms`, 6 s by
+   * default); the eviction scenarios use it to stay as short as the transport allows. Default 6000.
+   */
+  readonly minSessionTimeoutMs?: number;
+}
+
+export type TransportSetup = () => TransportUnderTest | Promise<TransportUnderTest>;
 
 /** Per scenario; generous because a real broker's rebalances take seconds, while memory takes milliseconds. */
 const SCENARIO_TIMEOUT_MS = 60_000;
-/** Per awaited condition inside a scenario. */
-const CONDITION_TIMEOUT_MS = 20_000;
-/** Short heartbeats so a real broker notices joins and leaves quickly (6 s is the broker's minimum session). */
-const FAST_GROUP: Partial<ConsumerOptions> = { sessionTimeoutMs: 6_000, heartbeatIntervalMs: 300, rebalanceTimeoutMs: 10_000 };
 
 /** Declares the conformance scenarios for one transport, labelled `label`. */
 export function defineTransportConformance(label: string, setup: TransportSetup): void {
@@ -43,7 +56,7 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
 
     describe('admin', () => {
       it(
-        'creates, lists and counts topics, leaves existing ones untouched, and reports cleanup.policy',
+        'creates, lists and counts topics, leaves existing ones untouched, and reports cleanup.policy and max.message.bytes',
         async () => {
           const admin = await connectedAdmin(await transport());
           const plain = uniqueName('conf-plain');
@@ -62,6 +75,10 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
 
           expect((await admin.topicConfig(compacted))['cleanup.policy']).toBe('compact');
           expect((await admin.topicConfig(plain))['cleanup.policy']).toBe('delete');
+          // The size limit a producer must stay under: the broker's default, or the topic's own.
+          expect((await admin.topicConfig(plain))['max.message.bytes']).toBe('1048588');
+          const limited = await createTopic(admin, { topic: uniqueName('conf-limited'), config: { 'max.message.bytes': '2000' } });
+          expect((await admin.topicConfig(limited))['max.message.bytes']).toBe('2000');
         },
         SCENARIO_TIMEOUT_MS,
       );
@@ -421,6 +438,362 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
       );
     });
 
+    describe('offset commits', () => {
+      it(
+        'a member may commit any partition of an existing topic at any offset, assigned to it or not, before its first fetch too',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-commit'), partitions: 2 });
+          const other = await createTopic(admin, { topic: uniqueName('conf-commit-other') });
+          const producer = await connectedProducer(t);
+          await producer.send(recordsTo(topic, 0, 'c', 3));
+          const groupId = uniqueName('conf-commit-group');
+
+          const a = await connectedConsumer(t, { groupId });
+          await a.subscribe({ topics: [topic] });
+          await a.run({ eachBatch: async () => undefined });
+          // Right after run(): Kafka's coordinator checks the member and generation, not what was fetched.
+          await a.commit([{ topic, partition: 1, offset: 0 }]);
+
+          const b = await connectedConsumer(t, { groupId });
+          await b.subscribe({ topics: [topic] });
+          await b.run({ eachBatch: async () => undefined });
+          await eventually(
+            () => [partitionsOf(a.assignment()), partitionsOf(b.assignment())] as const,
+            ([ofA, ofB]) => ofA.length === 1 && ofB.length === 1 && intersect(ofA, ofB).length === 0,
+            'both members to own one partition each',
+          );
+          const ofB = b.assignment()[0];
+          if (ofB === undefined) throw new Error('the second member owns nothing');
+
+          // The classic group protocol does not tie commits to the assignment: a partition of another member is accepted.
+          await a.commit([{ ...ofB, offset: 2 }]);
+          await a.commit([{ topic, partition: 0, offset: 3 }]); // the end offset
+          await a.commit([{ topic, partition: 1, offset: 100 }]); // past the end
+          await a.commit([{ topic: other, partition: 0, offset: 1 }]); // a topic the group does not read
+          await eventually(
+            () => admin.committedOffsets(groupId, topic),
+            (offsets) => offsets.get(0) === 3 && offsets.get(1) === 100,
+            'the commits to show',
+          );
+          await a.commit([{ topic, partition: 0, offset: 1 }]); // backwards
+          await eventually(() => admin.committedOffsets(groupId, topic), (offsets) => offsets.get(0) === 1, 'the backward commit to show');
+          expect(await admin.committedOffsets(groupId, other)).toEqual(new Map([[0, 1]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'refuses a commit of a missing partition as retriable, and one before run or after disconnect as not retriable',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-commit-refused') });
+          const groupId = uniqueName('conf-commit-refused-group');
+          const consumer = await connectedConsumer(t, { groupId });
+          await consumer.subscribe({ topics: [topic] });
+
+          const beforeRun = await rejectionOf(consumer.commit([{ topic, partition: 0, offset: 1 }]));
+          expect(beforeRun).toBeInstanceOf(TransportError);
+          expect(beforeRun).toMatchObject({ code: 'COMMIT_FAILED', retriable: false });
+
+          await consumer.run({ eachBatch: async () => undefined });
+          // The topic may be created later, so Kafka calls this retriable (after its client's retries);
+          // it answers per partition, so the partition that exists is committed all the same.
+          const missing = await rejectionOf(
+            consumer.commit([
+              { topic, partition: 0, offset: 2 },
+              { topic, partition: 7, offset: 1 },
+            ]),
+          );
+          expect(missing).toBeInstanceOf(TransportError);
+          expect(missing).toMatchObject({ code: 'COMMIT_FAILED', retriable: true });
+          expect((missing as Error).message).toContain('UNKNOWN_TOPIC_OR_PARTITION');
+          expect(await admin.committedOffsets(groupId, topic)).toEqual(new Map([[0, 2]]));
+
+          await consumer.disconnect();
+          const afterDisconnect = await rejectionOf(consumer.commit([{ topic, partition: 0, offset: 1 }]));
+          expect(afterDisconnect).toBeInstanceOf(TransportError);
+          expect(afterDisconnect).toMatchObject({ code: 'COMMIT_FAILED', retriable: false });
+          expect(await admin.committedOffsets(groupId, topic)).toEqual(new Map([[0, 2]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+    });
+
+    describe('session timeout', () => {
+      it(
+        'evicts a member whose batch outlives the session without a heartbeat: the others take its partition and records, its commits fail as retriable, it rejoins after the batch',
+        async () => {
+          const { transport: t, minSessionTimeoutMs = 6_000 } = await setup();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-evict'), partitions: 2 });
+          const groupId = uniqueName('conf-evict-group');
+          const producer = await connectedProducer(t);
+          const session: Partial<ConsumerOptions> = { sessionTimeoutMs: minSessionTimeoutMs, heartbeatIntervalMs: Math.floor(minSessionTimeoutMs / 10) };
+
+          const other = await connectedConsumer(t, { groupId, ...session });
+          const otherSeen = new Collector();
+          await other.subscribe({ topics: [topic] });
+          await other.run({ eachBatch: otherSeen.handler() });
+          const slow = await connectedConsumer(t, { groupId, ...session });
+          const started = deferred<{ partition: number; context: BatchContext }>();
+          const release = deferred<undefined>();
+          let slowBatches = 0;
+          await slow.subscribe({ topics: [topic] });
+          await slow.run({
+            eachBatch: async (batch, context) => {
+              if (slowBatches++ > 0) return;
+              started.resolve({ partition: batch.partition, context });
+              await release.promise;
+            },
+          });
+          await eventually(
+            () => [partitionsOf(slow.assignment()), partitionsOf(other.assignment())] as const,
+            ([ofSlow, ofOther]) => ofSlow.length === 1 && ofOther.length === 1 && intersect(ofSlow, ofOther).length === 0,
+            'both members to own one partition each',
+          );
+          const slowPartition = slow.assignment()[0]?.partition ?? -1;
+          await producer.send(recordsTo(topic, slowPartition, 'stuck', 1));
+          const { partition, context } = await withDeadline(started.promise, 'the slow batch to start');
+          expect(partition).toBe(slowPartition);
+
+          // The group gives up on the silent member after the session timeout and hands its partition on.
+          await eventually(() => partitionsOf(other.assignment()), (owned) => sameSet(owned, [0, 1]), 'the other member to own both partitions');
+          await otherSeen.until((records) => records.some((r) => str(r.value) === 'stuck-0'), 'the uncommitted record to reach the other member');
+
+          const late = await rejectionOf(slow.commit([{ topic, partition: slowPartition, offset: 1 }]));
+          expect(late).toBeInstanceOf(TransportError);
+          expect(late).toMatchObject({ code: 'COMMIT_FAILED', retriable: true });
+          // Kafka tells an evicted member on its next heartbeat; from then on the batch should stop.
+          await context.heartbeat();
+          expect(context.isRunning()).toBe(false);
+          expect((await admin.committedOffsets(groupId, topic)).has(slowPartition)).toBe(false);
+
+          release.resolve(undefined);
+          await eventually(
+            () => [partitionsOf(slow.assignment()), partitionsOf(other.assignment())] as const,
+            ([ofSlow, ofOther]) => ofSlow.length === 1 && ofOther.length === 1 && intersect(ofSlow, ofOther).length === 0,
+            'the evicted member to rejoin and get a partition back',
+          );
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'keeps a member whose long batch calls heartbeat() in the group, with its partition and its commits',
+        async () => {
+          const { transport: t, minSessionTimeoutMs = 6_000 } = await setup();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-heartbeat'), partitions: 2 });
+          const groupId = uniqueName('conf-heartbeat-group');
+          const producer = await connectedProducer(t);
+          const session: Partial<ConsumerOptions> = { sessionTimeoutMs: minSessionTimeoutMs, heartbeatIntervalMs: Math.floor(minSessionTimeoutMs / 10) };
+
+          const other = await connectedConsumer(t, { groupId, ...session });
+          await other.subscribe({ topics: [topic] });
+          const revokedFromOther: TopicPartition[] = [];
+          await other.run({ eachBatch: async () => undefined, onRevoked: (partitions) => void revokedFromOther.push(...partitions) });
+          const busy = await connectedConsumer(t, { groupId, ...session });
+          const finished = deferred<boolean>();
+          await busy.subscribe({ topics: [topic] });
+          await busy.run({
+            eachBatch: async (batch, context) => {
+              // Two and a half sessions of work, beating five times per session.
+              const until = Date.now() + minSessionTimeoutMs * 2.5;
+              while (Date.now() < until) {
+                await new Promise((resolve) => setTimeout(resolve, minSessionTimeoutMs / 5));
+                await context.heartbeat();
+              }
+              await busy.commit([{ topic, partition: batch.partition, offset: 1 }]);
+              finished.resolve(context.isRunning());
+            },
+          });
+          await eventually(
+            () => [partitionsOf(busy.assignment()), partitionsOf(other.assignment())] as const,
+            ([ofBusy, ofOther]) => ofBusy.length === 1 && ofOther.length === 1 && intersect(ofBusy, ofOther).length === 0,
+            'both members to own one partition each',
+          );
+          const busyPartition = busy.assignment()[0]?.partition ?? -1;
+          const ofOther = partitionsOf(other.assignment());
+          revokedFromOther.length = 0;
+          await producer.send(recordsTo(topic, busyPartition, 'long', 1));
+
+          expect(await withDeadline(finished.promise, 'the long batch to finish', minSessionTimeoutMs * 5)).toBe(true);
+          expect(partitionsOf(other.assignment())).toEqual(ofOther);
+          expect(revokedFromOther).toEqual([]);
+          await eventually(() => admin.committedOffsets(groupId, topic), (offsets) => offsets.get(busyPartition) === 1, 'the commit made after the long batch');
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+    });
+
+    describe('broker limits and missing topics', () => {
+      it(
+        "refuses a partition's record batch above max.message.bytes (MESSAGE_TOO_LARGE) as RECORD_TOO_LARGE, not retriable, and writes the other partitions",
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          // A record batch is 61 bytes of header plus, per record, its varint-framed fields: with no
+          // key or headers and a 130-byte value that is 61 + 139 = 200 bytes.
+          const topic = await createTopic(admin, { topic: uniqueName('conf-size'), partitions: 2, config: { 'max.message.bytes': '200' } });
+          const producer = await connectedProducer(t);
+          const record = (partition: number, size: number, timestamp = 1_700_000_000_000) => ({ topic, partition, key: null, value: Buffer.alloc(size, 97), timestamp });
+
+          await producer.send([record(0, 130)]);
+          const tooLarge = await rejectionOf(producer.send([record(0, 10), record(1, 131)]));
+          expect(tooLarge).toBeInstanceOf(TransportError);
+          expect(tooLarge).toMatchObject({ code: 'RECORD_TOO_LARGE', retriable: false });
+          expect((tooLarge as Error).message).toContain('MESSAGE_TOO_LARGE');
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 2], [1, 0]]));
+
+          // The limit is per batch: records that fit one by one are refused together.
+          const together = await rejectionOf(producer.send([record(1, 70), record(1, 70)]));
+          expect(together).toMatchObject({ code: 'RECORD_TOO_LARGE', retriable: false });
+          await producer.send([record(1, 60), record(1, 60)]);
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 2], [1, 2]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'cuts a send into requests below maxRequestBytes, and refuses a record that fits in none before writing anything',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-split-send') });
+          const producer = await connectedProducer(t);
+          const record = (size: number) => ({ topic, partition: 0, key: null, value: Buffer.alloc(size, 97) });
+
+          // 1.2 MB for one partition: one request would be over the broker's 1048588 bytes, two are not.
+          await producer.send([record(400_000), record(400_000), record(400_000)]);
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 3]]));
+
+          // The default maxRequestBytes is 1 MiB - 64 KiB on both transports.
+          const alone = await rejectionOf(producer.send([record(10), record(1_000_000)]));
+          expect(alone).toBeInstanceOf(TransportError);
+          expect(alone).toMatchObject({ code: 'RECORD_TOO_LARGE', retriable: false });
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 3]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'in a transaction, refuses a batch over max.message.bytes as TRANSACTION_FAILED and a record too large for a request as RECORD_TOO_LARGE; the transaction still commits',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-size-txn'), config: { 'max.message.bytes': '200' } });
+          const producer = await connectedProducer(t, { transactionalId: uniqueName('conf-size-txn-producer') });
+          const transaction = await producer.transaction();
+
+          const overTopicLimit = await rejectionOf(transaction.send([{ topic, key: null, value: Buffer.alloc(500, 97) }]));
+          expect(overTopicLimit).toMatchObject({ code: 'TRANSACTION_FAILED', retriable: false });
+          expect((overTopicLimit as Error).message).toContain('MESSAGE_TOO_LARGE');
+          const overRequestLimit = await rejectionOf(transaction.send([{ topic, key: null, value: Buffer.alloc(1_000_000, 97) }]));
+          expect(overRequestLimit).toMatchObject({ code: 'RECORD_TOO_LARGE', retriable: false });
+
+          await transaction.send([text(topic, 'k', 'small')]);
+          await transaction.commit();
+          // The small record and the commit marker.
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 2]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'fails a send to a missing topic as retriable after a bounded wait, creating and writing nothing, and sends once the topic appears',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const existing = await createTopic(admin, { topic: uniqueName('conf-exists') });
+          const missing = uniqueName('conf-missing-topic');
+          const producer = await connectedProducer(t);
+
+          const error = await rejectionOf(producer.send([text(existing, 'k', 'v'), text(missing, 'k', 'v')]));
+          expect(error).toBeInstanceOf(TransportError);
+          expect(error).toMatchObject({ code: 'TRANSPORT_FAILED', retriable: true });
+          expect((error as Error).message).toContain('UNKNOWN_TOPIC_OR_PARTITION');
+          expect((error as Error).message).toContain(missing);
+          expect(await admin.listTopics()).not.toContain(missing);
+          expect(await admin.endOffsets(existing)).toEqual(new Map([[0, 0]]));
+
+          const later = uniqueName('conf-later-topic');
+          const sending = producer.send([text(later, 'k', 'v')]);
+          await createTopic(admin, { topic: later });
+          await withDeadline(sending, 'the send to go through once the topic exists');
+          expect(await admin.endOffsets(later)).toEqual(new Map([[0, 1]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'refuses keyless records on a compacted topic as INVALID_RECORD, not retriable, and writes the other partitions',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-keyless'), partitions: 2, config: { 'cleanup.policy': 'compact' } });
+          const producer = await connectedProducer(t);
+
+          const error = await rejectionOf(
+            producer.send([
+              { topic, partition: 0, key: null, value: Buffer.from('keyless') },
+              { topic, partition: 1, key: Buffer.from('k'), value: Buffer.from('keyed') },
+            ]),
+          );
+          expect(error).toBeInstanceOf(TransportError);
+          expect(error).toMatchObject({ code: 'TRANSPORT_FAILED', retriable: false });
+          expect((error as Error).message).toContain('INVALID_RECORD');
+          expect(await admin.endOffsets(topic)).toEqual(new Map([[0, 0], [1, 1]]));
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'fails a transactional send and sendOffsets naming a missing topic as retriable, and the transaction still commits',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-txn-missing') });
+          const producer = await connectedProducer(t, { transactionalId: uniqueName('conf-txn-missing-producer') });
+          const transaction = await producer.transaction();
+
+          const send = await rejectionOf(transaction.send([text(uniqueName('conf-txn-nowhere'), 'k', 'v')]));
+          expect(send).toBeInstanceOf(TransportError);
+          expect(send).toMatchObject({ code: 'TRANSACTION_FAILED', retriable: true });
+          expect((send as Error).message).toContain('UNKNOWN_TOPIC_OR_PARTITION');
+          const groupId = uniqueName('conf-txn-missing-group');
+          const offsets = await rejectionOf(transaction.sendOffsets({ groupId, offsets: [{ topic: uniqueName('conf-txn-nowhere'), partition: 0, offset: 1 }] }));
+          expect(offsets).toMatchObject({ code: 'TRANSACTION_FAILED', retriable: true });
+
+          await transaction.send([text(topic, 'k', 'v')]);
+          await transaction.commit();
+          const seen = await readAll(t, topic, 'read_committed');
+          await seen.until((records) => records.length === 1, 'the committed record');
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        'refuses to subscribe to a missing topic as retriable, creating nothing',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const existing = await createTopic(admin, { topic: uniqueName('conf-sub-exists') });
+          const missing = uniqueName('conf-sub-missing');
+          const consumer = await connectedConsumer(t, { groupId: uniqueName('conf-sub-group') });
+
+          const error = await rejectionOf(consumer.subscribe({ topics: [existing, missing] }));
+          expect(error).toBeInstanceOf(TransportError);
+          expect(error).toMatchObject({ code: 'TRANSPORT_FAILED', retriable: true });
+          expect((error as Error).message).toContain('UNKNOWN_TOPIC_OR_PARTITION');
+          expect(await admin.listTopics()).not.toContain(missing);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+    });
+
     describe('transactions', () => {
       it(
         'read_committed sees committed transactions only, and nothing past a transaction still open',
@@ -528,199 +901,4 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
       );
     });
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Helpers. Every client is disconnected when its test finishes, pass or fail.
-
-async function connectedAdmin(transport: Transport): Promise<TransportAdmin> {
-  const admin = transport.admin();
-  onTestFinished(() => admin.disconnect());
-  await admin.connect();
-  return admin;
-}
-
-async function connectedProducer(transport: Transport, options?: ProducerOptions): Promise<TransportProducer> {
-  const producer = transport.producer(options);
-  onTestFinished(() => producer.disconnect());
-  await producer.connect();
-  return producer;
-}
-
-async function connectedConsumer(transport: Transport, options: ConsumerOptions): Promise<TransportConsumer> {
-  const consumer = transport.consumer({ ...FAST_GROUP, ...options });
-  onTestFinished(() => consumer.disconnect());
-  await consumer.connect();
-  return consumer;
-}
-
-async function createTopic(admin: TransportAdmin, spec: TopicSpec): Promise<string> {
-  await admin.createTopics([spec]);
-  return spec.topic;
-}
-
-/** A group member that commits each batch before recording it, and notes its rebalance callbacks. */
-async function startMember(transport: Transport, groupId: string, topic: string) {
-  const consumer = await connectedConsumer(transport, { groupId });
-  const seen = new Collector();
-  const assigned: TopicPartition[] = [];
-  const revoked: TopicPartition[] = [];
-  const options: ConsumerRunOptions = {
-    eachBatch: async (batch, context) => {
-      const last = batch.records[batch.records.length - 1];
-      if (last !== undefined) await consumer.commit([{ topic: batch.topic, partition: batch.partition, offset: last.offset + 1 }]);
-      await seen.handler()(batch, context);
-    },
-    onAssigned: (partitions) => {
-      assigned.push(...partitions);
-    },
-    onRevoked: (partitions) => {
-      revoked.push(...partitions);
-    },
-  };
-  await consumer.subscribe({ topics: [topic] });
-  await consumer.run(options);
-  return { consumer, seen, assigned, revoked };
-}
-
-/** A fresh group reading the whole topic with the given isolation level. */
-async function readAll(transport: Transport, topic: string, isolationLevel: 'read_committed' | 'read_uncommitted'): Promise<Collector> {
-  const consumer = await connectedConsumer(transport, { groupId: uniqueName('conf-reader'), isolationLevel });
-  const seen = new Collector();
-  await consumer.subscribe({ topics: [topic] });
-  await consumer.run({ eachBatch: seen.handler() });
-  return seen;
-}
-
-/** Gathers what a consumer delivers and lets a test await a condition on it, event-driven. */
-class Collector {
-  readonly records: IncomingRecord[] = [];
-  readonly batches: ConsumedBatch[] = [];
-  private readonly waiters = new Set<() => void>();
-
-  handler(): (batch: ConsumedBatch, context: BatchContext) => Promise<void> {
-    return async (batch) => {
-      this.batches.push(batch);
-      this.records.push(...batch.records);
-      for (const waiter of this.waiters) waiter();
-    };
-  }
-
-  /** Resolves once `done(records)` holds; rejects after the deadline saying what was awaited and what arrived. */
-  until(done: (records: readonly IncomingRecord[]) => boolean, what: string, timeoutMs = CONDITION_TIMEOUT_MS): Promise<void> {
-    if (done(this.records)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (!done(this.records)) return;
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; ${this.records.length} records arrived`));
-      }, timeoutMs);
-      this.waiters.add(check);
-    });
-  }
-}
-
-/**
- * Re-evaluates `probe` until `done` holds, for state with no event to await (assignments, admin
- * reads). The pause between probes only spaces the polls; the deadline is what bounds the wait.
- */
-async function eventually<T>(probe: () => T | Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = CONDITION_TIMEOUT_MS): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${describeValue(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function withDeadline<T>(promise: Promise<T>, what: string, timeoutMs = CONDITION_TIMEOUT_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the operation to reject, but it resolved');
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {
-  let resolve: (value: T) => void = () => undefined;
-  const promise = new Promise<T>((r) => {
-    resolve = r;
-  });
-  return { promise, resolve };
-}
-
-function text(topic: string, key: string, value: string): OutgoingRecord {
-  return { topic, key: Buffer.from(key), value: Buffer.from(value) };
-}
-
-/** `count` records `<prefix>-0..` to one partition, keyed by their value. */
-function recordsTo(topic: string, partition: number, prefix: string, count: number): OutgoingRecord[] {
-  return Array.from({ length: count }, (_, i) => ({ ...text(topic, `${prefix}-${i}`, `${prefix}-${i}`), partition }));
-}
-
-function str(bytes: Buffer | null): string {
-  return bytes === null ? '<null>' : bytes.toString('utf8');
-}
-
-function values(records: readonly IncomingRecord[]): string[] {
-  return records.map((r) => str(r.value));
-}
-
-function groupBy<K>(records: readonly IncomingRecord[], keyOf: (record: IncomingRecord) => K): Map<K, IncomingRecord[]> {
-  const groups = new Map<K, IncomingRecord[]>();
-  for (const record of records) {
-    const key = keyOf(record);
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [record]);
-    else group.push(record);
-  }
-  return groups;
-}
-
-function firstOffsetByPartition(records: readonly IncomingRecord[]): Map<number, number> {
-  const first = new Map<number, number>();
-  for (const record of records) if (!first.has(record.partition)) first.set(record.partition, record.offset);
-  return first;
-}
-
-function partitionsOf(tps: readonly TopicPartition[]): number[] {
-  return [...new Set(tps.map((tp) => tp.partition))].sort((x, y) => x - y);
-}
-
-function intersect(a: readonly number[], b: readonly number[]): number[] {
-  return a.filter((x) => b.includes(x));
-}
-
-function sameSet(actual: readonly number[], expected: readonly number[]): boolean {
-  const set = new Set(actual);
-  return set.size === expected.length && expected.every((x) => set.has(x));
-}
-
-function describeValue(value: unknown): string {
-  if (value instanceof Map) return JSON.stringify([...value.entries()]);
-  if (value instanceof Set) return JSON.stringify([...value].slice(0, 20));
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
 }

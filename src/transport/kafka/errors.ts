@@ -4,7 +4,10 @@
  */
 import { TransportError, type RecordContext } from '../../errors/streams-error.ts';
 
-type TransportCode = 'TRANSPORT_FAILED' | 'TRANSPORT_CLOSED' | 'TRANSACTION_FAILED' | 'COMMIT_FAILED';
+type TransportCode = 'TRANSPORT_FAILED' | 'TRANSPORT_CLOSED' | 'TRANSACTION_FAILED' | 'COMMIT_FAILED' | 'RECORD_TOO_LARGE';
+
+/** The broker refused a record batch or request for its size: the same bytes will never fit. */
+const TOO_LARGE_ERRORS: ReadonlySet<string> = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 
 /** The fields kafkajs errors carry; kafkajs does not export its error classes to ES modules. */
 interface KafkaErrorShape {
@@ -46,8 +49,9 @@ export function wrapKafkaError(error: unknown, operation: string, options: WrapO
   const type = protocolErrorType(error);
   const detail = errorMessage(error);
   const message = redact(`${operation} failed${type === undefined ? '' : ` (${type})`}: ${detail}`);
+  const tooLarge = type !== undefined && TOO_LARGE_ERRORS.has(type);
   return new TransportError(message, {
-    code: options.code ?? 'TRANSPORT_FAILED',
+    code: options.code ?? (tooLarge ? 'RECORD_TOO_LARGE' : 'TRANSPORT_FAILED'),
     retriable: isRetriable(error),
     cause: error,
     ...(options.context === undefined ? {} : { context: options.context }),

@@ -1,6 +1,8 @@
 /**
- * The transport's producer over kafkajs: one `sendBatch` per `send` (kafkajs splits it into one
- * Produce request per leader broker), acks from all in-sync replicas and idempotence by default,
+ * The transport's producer over kafkajs: a `send` is split by estimated bytes into chunks below
+ * `maxRequestBytes` (a broker refuses a batch above its `message.max.bytes`), each chunk one
+ * `sendBatch` (kafkajs splits it into one Produce request per leader broker), sent one after
+ * another so the order per partition holds; acks from all in-sync replicas and idempotence by default,
  * and keys partitioned with kafkajs' Java-compatible murmur2 partitioner, the same algorithm the
  * memory transport uses, so a key lands on the same partition on both.
  */
@@ -10,7 +12,7 @@ import type { OutgoingRecord, ProducerOptions, TransportProducer, TransportTrans
 import { wrapKafkaError } from './errors.ts';
 import { KafkaTransaction } from './kafka-transaction.ts';
 import type { ResolvedKafkaOptions } from './options.ts';
-import { describeRecords, recordsContext, toTopicMessages } from './records.ts';
+import { describeRecords, recordsContext, splitBySize, toTopicMessages } from './records.ts';
 import { requestListener } from './request-events.ts';
 
 const ACKS = { all: -1, leader: 1, none: 0 } as const;
@@ -26,11 +28,13 @@ export class KafkaProducer implements TransportProducer {
   private readonly producer: Producer;
   private readonly settings: ProducerSettings;
   private readonly redact: (text: string) => string;
+  private readonly maxRequestBytes: number;
 
   /** @throws ConfigError when the options contradict each other (e.g. idempotence without acks from all). */
   constructor(shared: ResolvedKafkaOptions, options: ProducerOptions = {}) {
     this.settings = settle(options, shared.clientId);
     this.redact = shared.redact;
+    this.maxRequestBytes = shared.maxRequestBytes;
     const { idempotent, transactionalId } = this.settings;
     this.producer = shared.kafka(this.settings.clientId).producer({
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -55,11 +59,20 @@ export class KafkaProducer implements TransportProducer {
     }
   }
 
-  /** Writes all records with one kafkajs `sendBatch` and resolves once every broker acknowledged. */
+  /**
+   * Writes the records in as few requests as fit below `maxRequestBytes` and resolves once every
+   * broker acknowledged all of them. A failure after some chunks were acknowledged leaves those
+   * written: sending the same records again writes them twice (at-least-once), never loses any.
+   *
+   * @throws TransportError with code RECORD_TOO_LARGE, before anything is sent, when one record
+   * alone does not fit.
+   */
   async send(records: readonly OutgoingRecord[]): Promise<void> {
     if (records.length === 0) return;
     try {
-      await this.producer.sendBatch({ acks: this.settings.acks, topicMessages: toTopicMessages(records) });
+      for (const chunk of splitBySize(records, this.maxRequestBytes)) {
+        await this.producer.sendBatch({ acks: this.settings.acks, topicMessages: toTopicMessages(chunk) });
+      }
     } catch (error) {
       throw wrapKafkaError(error, `send of ${describeRecords(records)}`, {
         context: recordsContext(records),
@@ -75,7 +88,7 @@ export class KafkaProducer implements TransportProducer {
       throw new TransportError('transaction() needs a producer created with a transactionalId', { code: 'TRANSACTION_FAILED' });
     }
     try {
-      return new KafkaTransaction(await this.producer.transaction(), transactionalId, this.redact);
+      return new KafkaTransaction(await this.producer.transaction(), transactionalId, { redact: this.redact, maxRequestBytes: this.maxRequestBytes });
     } catch (error) {
       throw wrapKafkaError(error, `begin of transaction "${transactionalId}"`, { code: 'TRANSACTION_FAILED', redact: this.redact });
     }

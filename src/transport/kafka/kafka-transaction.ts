@@ -4,21 +4,29 @@ import type { OutgoingRecord, TopicPartitionOffset, TransportTransaction } from 
 import { wrapKafkaError } from './errors.ts';
 import type { RecordContext } from '../../errors/streams-error.ts';
 import { contextOf, describePartitions, groupOffsetsByTopic } from './topic-partitions.ts';
-import { describeRecords, recordsContext, toTopicMessages } from './records.ts';
+import { describeRecords, recordsContext, splitBySize, toTopicMessages } from './records.ts';
 
 export class KafkaTransaction implements TransportTransaction {
   constructor(
     private readonly transaction: Transaction,
     private readonly transactionalId: string,
-    private readonly redact: (text: string) => string,
+    private readonly limits: { readonly redact: (text: string) => string; readonly maxRequestBytes: number },
   ) {}
 
-  /** Adds the records to the transaction with one kafkajs `sendBatch` (one request per broker). */
+  /**
+   * Adds the records to the transaction in chunks below `maxRequestBytes`, one kafkajs `sendBatch`
+   * (one request per broker) after another, so the order per partition holds.
+   *
+   * @throws TransportError with code RECORD_TOO_LARGE, before anything is sent, when one record
+   * alone does not fit.
+   */
   async send(records: readonly OutgoingRecord[]): Promise<void> {
     if (records.length === 0) return;
     try {
-      // Transactions are idempotent in kafkajs and require acks from all in-sync replicas.
-      await this.transaction.sendBatch({ acks: -1, topicMessages: toTopicMessages(records) });
+      for (const chunk of splitBySize(records, this.limits.maxRequestBytes)) {
+        // Transactions are idempotent in kafkajs and require acks from all in-sync replicas.
+        await this.transaction.sendBatch({ acks: -1, topicMessages: toTopicMessages(chunk) });
+      }
     } catch (error) {
       throw this.wrap(error, `transactional send of ${describeRecords(records)}`, recordsContext(records));
     }
@@ -55,7 +63,7 @@ export class KafkaTransaction implements TransportTransaction {
     return wrapKafkaError(error, `${what} in transaction "${this.transactionalId}"`, {
       code: 'TRANSACTION_FAILED',
       context,
-      redact: this.redact,
+      redact: this.limits.redact,
     });
   }
 }

@@ -3,8 +3,9 @@
  * kafkajs client configuration. Secrets (SASL passwords, TLS key passphrases) are collected here so
  * that logs and error messages can scrub them.
  */
-import type { ConnectionOptions } from 'node:tls';
-import { Kafka, logLevel as KafkaLogLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { connect as netConnect, isIP } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { Kafka, logLevel as KafkaLogLevel, type ISocketFactory, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import { ConfigError } from '../../errors/streams-error.ts';
 import { redactSecrets } from '../../errors/redact.ts';
 import { createLogCreator } from './logging.ts';
@@ -28,6 +29,12 @@ export interface KafkaRequestEvent {
   readonly durationMs: number;
 }
 
+/** A broker's address as clients dial it. */
+export interface BrokerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
 export interface KafkaTransportOptions {
   /** Bootstrap servers as `host:port`. */
   readonly brokers: readonly string[];
@@ -44,13 +51,31 @@ export interface KafkaTransportOptions {
   readonly writeLog?: (line: string) => void;
   /** Called for every request a client of this transport sends, e.g. to feed metrics. */
   readonly onRequest?: (event: KafkaRequestEvent) => void;
+  /**
+   * Special networking and fault-injection tests only: where to dial for a broker address (a
+   * bootstrap entry or a listener the cluster advertises in metadata). Default: the address
+   * itself. Clients dial the advertised listeners, so a proxy or a tunnel in front of the brokers is
+   * bypassed unless every address is routed through it; TLS still checks the advertised host name.
+   */
+  readonly routeBroker?: (advertised: BrokerAddress) => BrokerAddress;
+  /**
+   * Largest Produce request a producer sends, in estimated encoded bytes; larger sends go out as
+   * several requests, one after another. Default 983040 (1 MiB - 64 KiB): below the broker's
+   * default `message.max.bytes` (1048588), with headroom for what the estimate leaves out. Raise it
+   * only together with the broker's and the topics' limits.
+   */
+  readonly maxRequestBytes?: number;
 }
+
+/** 1 MiB - 64 KiB: see `KafkaTransportOptions.maxRequestBytes`. */
+export const DEFAULT_MAX_REQUEST_BYTES = 1_048_576 - 65_536;
 
 /** The validated options plus what every client built from them shares. */
 export interface ResolvedKafkaOptions {
   readonly clientId: string;
   readonly redact: (text: string) => string;
   readonly onRequest: ((event: KafkaRequestEvent) => void) | undefined;
+  readonly maxRequestBytes: number;
   /** A kafkajs client for `clientId`; kafkajs fixes the client id per `Kafka` instance. */
   kafka(clientId: string): Kafka;
 }
@@ -84,6 +109,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
     ...(options.sasl === undefined ? {} : { sasl: toKafkaSasl(options.sasl) }),
     ...(options.connectionTimeoutMs === undefined ? {} : { connectionTimeout: options.connectionTimeoutMs }),
+    ...(options.routeBroker === undefined ? {} : { socketFactory: routedSocketFactory(options.routeBroker) }),
     logLevel: level,
     logCreator,
   };
@@ -92,6 +118,7 @@ export function resolveKafkaOptions(options: KafkaTransportOptions): ResolvedKaf
     clientId: options.clientId ?? 'rating-streams',
     redact,
     onRequest: options.onRequest,
+    maxRequestBytes: options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
     kafka(clientId: string): Kafka {
       let kafka = clients.get(clientId);
       if (kafka === undefined) {
@@ -120,10 +147,29 @@ function validate(options: KafkaTransportOptions): void {
   if (options.logLevel !== undefined && !Object.hasOwn(LOG_LEVELS, options.logLevel)) {
     throw new ConfigError(`KafkaTransport option "logLevel" must be one of ${Object.keys(LOG_LEVELS).join(', ')}`);
   }
+  if (options.routeBroker !== undefined && typeof options.routeBroker !== 'function') {
+    throw new ConfigError('KafkaTransport option "routeBroker" must be a function from a broker address to the address to dial');
+  }
+  const maxRequestBytes = options.maxRequestBytes;
+  if (maxRequestBytes !== undefined && (!Number.isInteger(maxRequestBytes) || maxRequestBytes < 4_096)) {
+    throw new ConfigError('KafkaTransport option "maxRequestBytes" must be a whole number of bytes, at least 4096');
+  }
   const timeout = options.connectionTimeoutMs;
   if (timeout !== undefined && (!Number.isFinite(timeout) || timeout <= 0)) {
     throw new ConfigError('KafkaTransport option "connectionTimeoutMs" must be a positive number of milliseconds');
   }
+}
+
+/** kafkajs' own socket factory (keep-alive included), dialing the routed address instead. */
+function routedSocketFactory(route: (advertised: BrokerAddress) => BrokerAddress): ISocketFactory {
+  return ({ host, port, ssl, onConnect }) => {
+    const target = route({ host, port });
+    const socket = ssl
+      ? tlsConnect({ host: target.host, port: target.port, ...(isIP(host) === 0 ? { servername: host } : {}), ...ssl }, onConnect)
+      : netConnect({ host: target.host, port: target.port }, onConnect);
+    socket.setKeepAlive(true, 60_000);
+    return socket;
+  };
 }
 
 function toKafkaSasl(sasl: KafkaSaslOptions): SASLOptions {

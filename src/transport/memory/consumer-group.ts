@@ -2,6 +2,7 @@ import { TransportError } from '../../errors/streams-error.ts';
 import type { TopicPartition, TopicPartitionOffset } from '../transport.ts';
 import { assertCommittable } from './offset-validation.ts';
 import { assignPartitions } from './sticky-assignor.ts';
+import { unknownPartitions } from './topic-log.ts';
 import { compareTopicPartitions, tpKey } from '../topic-partition-key.ts';
 import { waitAtMost } from '../wait-at-most.ts';
 
@@ -15,6 +16,11 @@ export interface GroupMember {
   revoke(partitions: readonly TopicPartition[]): Promise<void>;
   /** Take these: run `onAssigned`, then start fetching them. Must not reject. */
   assign(partitions: readonly TopicPartition[]): Promise<void>;
+  /**
+   * You were evicted (your session expired) and these partitions went to the others without waiting
+   * for you, as Kafka's coordinator does with a member it gave up on. Must not throw.
+   */
+  expelled(partitions: readonly TopicPartition[]): void;
 }
 
 interface Membership {
@@ -22,6 +28,10 @@ interface Membership {
   /** Includes partitions being revoked until the revocation ends, so commits made meanwhile count. */
   owned: TopicPartition[];
   leaving: boolean;
+  evicted: boolean;
+  /** Resolves when the member's session expires, so a rebalance waiting on its revoke stops waiting. */
+  readonly expired: Promise<void>;
+  expire(): void;
 }
 
 /**
@@ -43,7 +53,11 @@ export class ConsumerGroup {
   /** Adds the member and resolves once the rebalance it causes has given it its partitions. */
   join(member: GroupMember): Promise<void> {
     return this.enqueue(() => {
-      this.members.set(member.memberId, { member, owned: [], leaving: false });
+      let expire = (): void => undefined;
+      const expired = new Promise<void>((resolve) => {
+        expire = resolve;
+      });
+      this.members.set(member.memberId, { member, owned: [], leaving: false, evicted: false, expired, expire });
     });
   }
 
@@ -52,6 +66,19 @@ export class ConsumerGroup {
     return this.enqueue(() => {
       const membership = this.members.get(memberId);
       if (membership !== undefined) membership.leaving = true;
+    });
+  }
+
+  /**
+   * Removes a member whose session expired and hands its partitions to the rest, without waiting for
+   * it. A rebalance already waiting for this member's revoke stops waiting at once, as Kafka's
+   * coordinator drops an expired member from a rebalance in progress.
+   */
+  evict(memberId: string): Promise<void> {
+    this.members.get(memberId)?.expire();
+    return this.enqueue(() => {
+      const membership = this.members.get(memberId);
+      if (membership !== undefined) membership.evicted = true;
     });
   }
 
@@ -80,24 +107,23 @@ export class ConsumerGroup {
   }
 
   /**
-   * A member's commit: refused (as Kafka refuses a commit from a stale generation) for partitions
-   * the member does not own, so a member that lost a partition cannot move its offset backwards.
+   * A member's commit, checked as Kafka's classic group coordinator checks it: the member must be in
+   * the group (else UNKNOWN_MEMBER_ID, retriable: it rejoins and commits again), and each partition
+   * must exist (else UNKNOWN_TOPIC_OR_PARTITION, retriable; the other partitions are committed, as
+   * Kafka answers per partition). Whether the member owns the partition is not checked, because
+   * Kafka does not check it either: any existing partition, at any offset, is accepted.
    */
   commitAsMember(memberId: string, offsets: readonly TopicPartitionOffset[]): void {
-    const membership = this.members.get(memberId);
-    if (membership === undefined) {
-      throw new TransportError(`cannot commit: this consumer is not a member of group ${this.groupId} (not running, or left)`, { code: 'COMMIT_FAILED' });
+    if (!this.members.has(memberId)) {
+      throw new TransportError(`commit for group ${this.groupId} failed (UNKNOWN_MEMBER_ID): this consumer is not a member of the group (evicted, or leaving)`, {
+        code: 'COMMIT_FAILED',
+        retriable: true,
+      });
     }
-    const owned = new Set(membership.owned.map(tpKey));
-    for (const tp of offsets) {
-      if (!owned.has(tpKey(tp))) {
-        throw new TransportError(`cannot commit ${tpKey(tp)} for group ${this.groupId}: the partition is not assigned to this member`, {
-          code: 'COMMIT_FAILED',
-          context: { topic: tp.topic, partition: tp.partition, offset: tp.offset },
-        });
-      }
-    }
-    this.commit(offsets);
+    assertCommittable(offsets, 'COMMIT_FAILED');
+    const unknown = offsets.filter((tp) => tp.partition < 0 || tp.partition >= this.partitionsOf(tp.topic));
+    this.commit(offsets.filter((tp) => !unknown.includes(tp)));
+    if (unknown.length > 0) throw unknownPartitions(unknown, `commit for group ${this.groupId}`, 'COMMIT_FAILED');
   }
 
   /** Stores offsets with no membership check: admin tools, transactions and test drivers. */
@@ -126,6 +152,11 @@ export class ConsumerGroup {
   }
 
   private async rebalance(): Promise<void> {
+    for (const membership of [...this.members.values()]) {
+      if (!membership.evicted) continue;
+      this.members.delete(membership.member.memberId);
+      membership.member.expelled(membership.owned);
+    }
     const all = [...this.members.values()];
     const staying = all.filter((m) => !m.leaving);
     const target = assignPartitions(
@@ -138,7 +169,7 @@ export class ConsumerGroup {
         const keep = new Set((target.get(membership.member.memberId) ?? []).map(tpKey));
         const lost = membership.owned.filter((tp) => !keep.has(tpKey(tp)));
         if (lost.length === 0) return;
-        await waitAtMost(membership.member.revoke(lost), membership.member.rebalanceTimeoutMs);
+        await waitAtMost(Promise.race([membership.member.revoke(lost), membership.expired]), membership.member.rebalanceTimeoutMs);
         membership.owned = membership.owned.filter((tp) => keep.has(tpKey(tp)));
       }),
     );

@@ -13,6 +13,13 @@ export interface FetchLoopOptions {
   readonly retryBackoffMs: number;
   readonly isPaused: (tp: TopicPartition) => boolean;
   readonly onBatchError: (error: unknown, tp: TopicPartition) => void;
+  /** False while the member is out of its group (evicted, not yet rejoined): nothing is fetched, and batches should stop. */
+  readonly inGroup: () => boolean;
+  /** The batch context's heartbeat. */
+  readonly heartbeat: () => Promise<void>;
+  /** Told when a batch is handed to `eachBatch` and when it settles, for the session clock. */
+  readonly onBatchStart: () => void;
+  readonly onBatchEnd: () => void;
 }
 
 interface PartitionFetch {
@@ -26,8 +33,6 @@ interface PartitionFetch {
   /** Set by `seek` while a batch is in flight; becomes the position when that batch settles. */
   seekTo?: number | undefined;
 }
-
-const NO_HEARTBEAT_NEEDED: () => Promise<void> = () => Promise.resolve();
 
 /**
  * One member's fetching: a batch per partition at a time, in offset order, for up to
@@ -115,7 +120,9 @@ export class FetchLoop {
   }
 
   private ready(state: PartitionFetch): boolean {
-    return state.inFlight === undefined && !state.revoking && state.retryTimer === undefined && !this.options.isPaused(state.tp);
+    return (
+      state.inFlight === undefined && !state.revoking && state.retryTimer === undefined && !this.options.isPaused(state.tp) && this.options.inGroup()
+    );
   }
 
   /** Fetches and hands over one batch; false when there was nothing to read. */
@@ -136,11 +143,13 @@ export class FetchLoop {
     }
     const batch: ConsumedBatch = { topic: state.tp.topic, partition: state.tp.partition, records: fetched.records, highWatermark: fetched.highWatermark };
     const context: BatchContext = {
-      heartbeat: NO_HEARTBEAT_NEEDED,
-      isRunning: () => !this.stopped && !state.revoking && state.seekTo === undefined && this.partitions.get(tpKey(state.tp)) === state,
+      heartbeat: this.options.heartbeat,
+      isRunning: () =>
+        !this.stopped && !state.revoking && state.seekTo === undefined && this.options.inGroup() && this.partitions.get(tpKey(state.tp)) === state,
     };
     const nextOffset = fetched.nextOffset;
     // Deferred one tick so `inFlight` is set before the handler can settle, even synchronously.
+    this.options.onBatchStart();
     state.inFlight = Promise.resolve().then(() => this.handle(state, batch, context, nextOffset));
     return true;
   }
@@ -168,6 +177,7 @@ export class FetchLoop {
         state.retryTimer = undefined;
       }
       state.inFlight = undefined;
+      this.options.onBatchEnd();
       this.schedule();
     }
   }

@@ -2,8 +2,10 @@ import { TransportError } from '../../errors/streams-error.ts';
 import type { Headers, IncomingRecord, OutgoingRecord, TopicPartition, TopicPartitionOffset, TopicSpec } from '../transport.ts';
 import { GroupCoordinator } from './group-coordinator.ts';
 import { partitionForKey } from './murmur2.ts';
-import type { FetchOptions, FetchResult, PartitionLog } from './partition-log.ts';
-import { TopicLog, checkTopicName } from './topic-log.ts';
+import type { FetchOptions, FetchResult, PartitionLog, UnplacedRecord } from './partition-log.ts';
+import { DEFAULT_MESSAGE_MAX_BYTES, recordBatchBytes } from './record-batch-size.ts';
+import { type RefusedBatch, refusedBatchesError } from './refused-batch.ts';
+import { TopicLog, checkTopicName, unknownTopics } from './topic-log.ts';
 import { type RecordPosition, TransactionCoordinator } from './transaction-coordinator.ts';
 import type { TransactionMark } from './transaction-mark.ts';
 
@@ -14,7 +16,23 @@ export interface MemoryBrokerOptions {
   readonly defaultPartitions?: number;
   /** Clock for timestamps of records sent without one; inject it to control time in tests. Default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * The broker's `message.max.bytes`: the largest record batch one append may put into a partition,
+   * unless the topic's `max.message.bytes` says otherwise. Default 1048588, as on Kafka.
+   */
+  readonly messageMaxBytes?: number;
 }
+
+/** What an append did: where each written record landed, the logs it wrote, and the partitions it refused. */
+export interface AppendResult {
+  readonly positions: RecordPosition[];
+  readonly logs: PartitionLog[];
+  /** Partitions whose batch was refused (too large, or keyless records on a compacted topic): nothing was written to them. */
+  readonly refused: RefusedBatch[];
+}
+
+/** Called with the name of a topic that was just created. */
+export type TopicCreatedListener = (topic: string) => void;
 
 /** Called with a topic whose readable content changed (records appended, a transaction ended, compaction, deletion). */
 export type TopicListener = (topic: string) => void;
@@ -34,7 +52,9 @@ export class MemoryBroker {
   readonly groups: GroupCoordinator;
   /** Transactional ids, epochs and open transactions; used by the memory producer. */
   readonly transactions: TransactionCoordinator;
+  readonly messageMaxBytes: number;
   private readonly now: () => number;
+  private readonly creationListeners = new Set<TopicCreatedListener>();
   private readonly topicLogs = new Map<string, TopicLog>();
   private readonly listeners = new Set<TopicListener>();
 
@@ -44,9 +64,14 @@ export class MemoryBroker {
       throw new TransportError(`defaultPartitions must be a positive integer, got ${this.defaultPartitions}`);
     }
     this.now = options.now ?? Date.now;
+    this.messageMaxBytes = options.messageMaxBytes ?? DEFAULT_MESSAGE_MAX_BYTES;
+    if (!Number.isSafeInteger(this.messageMaxBytes) || this.messageMaxBytes < 0) {
+      throw new TransportError(`messageMaxBytes must be a non-negative integer, got ${this.messageMaxBytes}`);
+    }
     this.groups = new GroupCoordinator((topic) => this.topicLogs.get(topic)?.partitions.length ?? 0);
     this.transactions = new TransactionCoordinator({
-      appendTagged: (records, mark) => this.appendRecords(records, mark),
+      // Producers never create topics: the kafka transport disables auto-creation.
+      appendTagged: (records, mark) => this.appendRecords(records, { mark, createTopics: false }),
       commitOffsets: (groupId, offsets) => this.commit(groupId, offsets),
       changed: (topics) => {
         for (const topic of topics) this.notify(topic);
@@ -63,6 +88,7 @@ export class MemoryBroker {
     if (this.topicLogs.has(spec.topic)) return false;
     this.topicLogs.set(spec.topic, new TopicLog(spec.topic, spec.partitions ?? 1, spec.config));
     this.groups.topicChanged(spec.topic, false);
+    for (const listener of this.creationListeners) listener(spec.topic);
     return true;
   }
 
@@ -93,9 +119,12 @@ export class MemoryBroker {
     return this.topic(topic).partitions.length;
   }
 
-  /** The configuration given at creation, with `cleanup.policy` always present. */
+  /**
+   * The configuration given at creation, with the defaults a Kafka broker reports for the settings
+   * this log acts on: `cleanup.policy` and `max.message.bytes` (the broker's `messageMaxBytes`).
+   */
   topicConfig(topic: string): Record<string, string> {
-    return { ...this.topic(topic).config };
+    return { 'max.message.bytes': String(this.messageMaxBytes), ...this.topic(topic).config };
   }
 
   /** The partition a record with this key goes to: murmur2, as Kafka's default partitioner. */
@@ -103,7 +132,10 @@ export class MemoryBroker {
     return partitionForKey(key, this.partitionCount(topic));
   }
 
-  /** Appends one record (auto-creating its topic) and says where it landed. */
+  /**
+   * Appends one record, creating its topic with `defaultPartitions` when missing (a convenience of
+   * this API for test drivers; the memory producer never creates topics), and says where it landed.
+   */
   append(record: OutgoingRecord): RecordPosition {
     const [position] = this.appendAll([record]);
     if (position === undefined) throw new TransportError('append wrote nothing');
@@ -111,11 +143,37 @@ export class MemoryBroker {
   }
 
   /**
-   * Appends records all or nothing: every record is checked (topic name, partition in range, a key on
-   * compacted topics) before the first is written, so a bad one leaves the log untouched.
+   * Appends records, creating missing topics as `append` does. Every record is checked (topic name,
+   * partition in range, timestamp) before the first is written, so a bad one leaves the log
+   * untouched. A partition whose batch the broker refuses (over the size limit, or keyless records
+   * on a compacted topic) gets none of its records while the other partitions are written, as a
+   * Kafka produce request answers per partition; then this throws what the kafka transport raises
+   * for MESSAGE_TOO_LARGE or INVALID_RECORD.
    */
   appendAll(records: readonly OutgoingRecord[]): RecordPosition[] {
-    return this.appendRecords(records).positions;
+    const result = this.appendRecords(records, { createTopics: true });
+    if (result.refused.length > 0) throw refusedBatchesError(result.refused, 'append', { inTransaction: false });
+    return result.positions;
+  }
+
+  /**
+   * A producer's append: like `appendAll` but a missing topic is an error (UNKNOWN_TOPIC_OR_PARTITION,
+   * retriable) rather than created, and refused partitions are reported, not thrown.
+   */
+  produce(records: readonly OutgoingRecord[]): AppendResult {
+    return this.appendRecords(records, { createTopics: false });
+  }
+
+  /** The largest record batch a partition of `topic` accepts: its `max.message.bytes`, else the broker's. */
+  maxMessageBytes(topic: string): number {
+    const configured = this.topic(topic).config['max.message.bytes'];
+    return configured === undefined ? this.messageMaxBytes : Number(configured);
+  }
+
+  /** Calls `listener` with each topic created from now on; returns the function that stops it. */
+  onTopicCreated(listener: TopicCreatedListener): () => void {
+    this.creationListeners.add(listener);
+    return () => this.creationListeners.delete(listener);
   }
 
   /** Records from `fromOffset` on, as a read_committed consumer sees them; at most `max` of them. */
@@ -183,38 +241,70 @@ export class MemoryBroker {
     return () => this.listeners.delete(listener);
   }
 
-  private appendRecords(records: readonly OutgoingRecord[], mark?: TransactionMark): { positions: RecordPosition[]; logs: PartitionLog[] } {
-    const placed = records.map((record) => ({ record, log: this.place(record) }));
+  private appendRecords(records: readonly OutgoingRecord[], options: { readonly createTopics: boolean; readonly mark?: TransactionMark }): AppendResult {
+    if (!options.createTopics) this.assertTopicsExist(records);
+    const placed = records.map((record) => {
+      const log = this.place(record, options.createTopics);
+      return { log, record: this.stamp(record, log) };
+    });
+    const batches = new Map<PartitionLog, UnplacedRecord[]>();
+    for (const { log, record } of placed) {
+      const batch = batches.get(log);
+      if (batch === undefined) batches.set(log, [record]);
+      else batch.push(record);
+    }
+    const refused = [...batches].flatMap(([log, batch]) => this.refusal(log, batch) ?? []);
+    const refusedKeys = new Set(refused.map((r) => `${r.topic}:${r.partition}`));
     const positions: RecordPosition[] = [];
     const logs = new Set<PartitionLog>();
-    for (const { record, log } of placed) {
-      const offset = log.append(
-        {
-          topic: log.topic,
-          partition: log.partition,
-          key: copy(record.key ?? null),
-          value: copy(record.value ?? null),
-          headers: copyHeaders(record.headers),
-          timestamp: record.timestamp ?? this.now(),
-        },
-        mark,
-      );
+    for (const { log, record } of placed) {
+      if (refusedKeys.has(`${log.topic}:${log.partition}`)) continue;
+      const offset = log.append(record, options.mark);
       positions.push({ topic: log.topic, partition: log.partition, offset });
       logs.add(log);
     }
     for (const topic of new Set(positions.map((p) => p.topic))) this.notify(topic);
-    return { positions, logs: [...logs] };
+    return { positions, logs: [...logs], refused };
+  }
+
+  /** Why the broker would refuse this partition's batch as a whole, if it would. */
+  private refusal(log: PartitionLog, batch: readonly UnplacedRecord[]): RefusedBatch | undefined {
+    const where = { topic: log.topic, partition: log.partition };
+    // Kafka refuses keyless records on compacted topics: compaction could never remove them.
+    if (this.topic(log.topic).compacted && batch.some((record) => record.key === null)) {
+      return { ...where, error: 'INVALID_RECORD', reason: `compacted topic ${log.topic} cannot accept a record without a key` };
+    }
+    const bytes = recordBatchBytes(batch);
+    const limit = this.maxMessageBytes(log.topic);
+    if (bytes > limit) return { ...where, error: 'MESSAGE_TOO_LARGE', reason: `the record batch has ${bytes} bytes, over max.message.bytes ${limit}` };
+    return undefined;
+  }
+
+  /** Kafka fails the whole produce when one topic is unknown, before writing any partition. */
+  private assertTopicsExist(records: readonly OutgoingRecord[]): void {
+    for (const record of records) checkTopicName(record.topic);
+    const missing = [...new Set(records.map((r) => r.topic))].filter((topic) => !this.topicLogs.has(topic));
+    if (missing.length > 0) throw unknownTopics(missing, 'produce', 'TRANSPORT_FAILED');
+  }
+
+  /** The record as the log keeps it: its own copies of the bytes, and a timestamp. */
+  private stamp(record: OutgoingRecord, log: PartitionLog): UnplacedRecord {
+    return {
+      topic: log.topic,
+      partition: log.partition,
+      key: copy(record.key ?? null),
+      value: copy(record.value ?? null),
+      headers: copyHeaders(record.headers),
+      timestamp: record.timestamp ?? this.now(),
+    };
   }
 
   /** Validates one record and picks its partition: explicit, else by key, else round-robin. */
-  private place(record: OutgoingRecord): PartitionLog {
+  private place(record: OutgoingRecord, createTopics: boolean): PartitionLog {
     checkTopicName(record.topic);
-    this.ensureTopic(record.topic);
+    if (createTopics) this.ensureTopic(record.topic);
     const topic = this.topic(record.topic);
     const key = record.key ?? null;
-    if (key === null && topic.compacted) {
-      throw new TransportError(`compacted topic ${record.topic} cannot accept a record without a key`, { context: { topic: record.topic } });
-    }
     if (record.timestamp !== undefined && !Number.isFinite(record.timestamp)) {
       throw new TransportError(`record timestamp must be a finite number of milliseconds, got ${record.timestamp}`, { context: { topic: record.topic } });
     }

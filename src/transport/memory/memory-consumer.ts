@@ -1,11 +1,12 @@
-import { TransportError } from '../../errors/streams-error.ts';
+import { ConfigError, TransportError } from '../../errors/streams-error.ts';
 import type { ConsumerOptions, ConsumerRunOptions, TopicPartition, TopicPartitionOffset, TransportConsumer } from '../transport.ts';
 import { ConnectionState } from './connection-state.ts';
 import type { ConsumerGroup, GroupMember } from './consumer-group.ts';
 import type { MemoryErrorReporter } from './error-reporter.ts';
 import { FetchLoop } from './fetch-loop.ts';
 import type { MemoryBroker } from './memory-broker.ts';
-import { checkTopicName } from './topic-log.ts';
+import { SessionClock } from './session-clock.ts';
+import { checkTopicName, unknownTopics } from './topic-log.ts';
 import { tpKey } from '../topic-partition-key.ts';
 
 export interface MemoryConsumerSettings {
@@ -20,6 +21,11 @@ let nextMemberNumber = 0;
  * the group's rebalances (`onRevoked` after its in-flight batches for them settled, then
  * `onAssigned` before fetching), and leaves on `disconnect`, which hands its partitions to the
  * remaining members.
+ *
+ * Like a kafkajs member, it is evicted when a batch runs longer than `sessionTimeoutMs` without
+ * calling `heartbeat()`: the group hands its partitions to the others at once, its `isRunning()`
+ * turns false and its commits fail (retriable); once the batch settles, `onRevoked` runs for what
+ * it lost and it joins the group again.
  */
 export class MemoryConsumer implements TransportConsumer, GroupMember {
   readonly groupId: string;
@@ -33,13 +39,19 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
   private loop: FetchLoop | undefined;
   private runOptions: ConsumerRunOptions | undefined;
   private closing: Promise<void> | undefined;
+  private readonly session: SessionClock;
+  /** Set from the session's expiry until the member joined the group again. */
+  private evicted = false;
+  private rejoining: Promise<void> | undefined;
 
   constructor(
     private readonly broker: MemoryBroker,
     private readonly options: ConsumerOptions,
     private readonly settings: MemoryConsumerSettings,
   ) {
+    validate(options);
     this.groupId = options.groupId;
+    this.session = new SessionClock(options.sessionTimeoutMs ?? 30_000, () => this.expire());
     this.memberId = `${options.clientId ?? 'memory-consumer'}-${++nextMemberNumber}`;
     this.rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? 60_000;
     this.group = broker.groups.group(options.groupId);
@@ -53,13 +65,17 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
     this.connection.connect();
   }
 
-  /** Adds topics before `run`, creating missing ones with the broker's default partition count, as kafkajs's metadata request does. */
+  /**
+   * Adds topics before `run`. A topic that does not exist is refused (UNKNOWN_TOPIC_OR_PARTITION,
+   * retriable) and none is added, as the kafka transport's subscribe does: it never creates topics.
+   */
   async subscribe(options: { readonly topics: readonly string[]; readonly fromBeginning?: boolean }): Promise<void> {
     this.connection.assertConnected('subscribe');
     if (this.loop !== undefined) throw new TransportError(`cannot subscribe while running (group ${this.groupId}); subscribe before run`);
     for (const topic of options.topics) checkTopicName(topic);
+    const missing = options.topics.filter((topic) => !this.broker.hasTopic(topic));
+    if (missing.length > 0) throw unknownTopics(missing, `subscribe of group "${this.groupId}"`, 'TRANSPORT_FAILED');
     for (const topic of options.topics) {
-      this.broker.ensureTopic(topic);
       if (!this.subscribed.includes(topic)) this.subscribed.push(topic);
     }
     this.fromBeginning = options.fromBeginning ?? true;
@@ -84,13 +100,43 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
       retryBackoffMs: this.settings.retryBackoffMs,
       isPaused: (tp) => this.paused.has(tpKey(tp)),
       onBatchError: (error, tp) => this.settings.onError(error, { groupId: this.groupId, during: 'eachBatch', ...tp }),
+      inGroup: () => !this.evicted,
+      heartbeat: async () => {
+        // An evicted member learns of it here on Kafka; its isRunning() is already false.
+        if (!this.evicted) this.session.beat();
+      },
+      onBatchStart: () => this.session.batchStarted(),
+      onBatchEnd: () => this.session.batchEnded(),
     });
     await this.group.join(this);
   }
 
+  /**
+   * Commits as the kafka transport does: refused for good (COMMIT_FAILED, not retriable) before
+   * `run` and after `disconnect`; refused as retriable while evicted; otherwise see
+   * `ConsumerGroup.commitAsMember` (any existing partition, owned or not, at any offset).
+   */
   async commit(offsets: readonly TopicPartitionOffset[]): Promise<void> {
-    this.connection.assertConnected('commit');
-    this.group.commitAsMember(this.memberId, offsets);
+    if (offsets.length === 0) return;
+    const what = `commit for group "${this.groupId}"`;
+    if (this.loop === undefined || !this.connection.connected) {
+      throw new TransportError(`${what} failed: ${this.loop === undefined ? 'run() was not called' : 'the consumer is disconnected'}`, { code: 'COMMIT_FAILED' });
+    }
+    if (this.evicted) {
+      throw new TransportError(`${what} failed (UNKNOWN_MEMBER_ID): the member was evicted after its session timed out; it rejoins once its batch settles`, {
+        code: 'COMMIT_FAILED',
+        retriable: true,
+      });
+    }
+    try {
+      this.group.commitAsMember(this.memberId, offsets);
+    } catch (error) {
+      // Having left the group on purpose, this member will not be back to commit again.
+      if (this.closing !== undefined && error instanceof TransportError && error.retriable) {
+        throw new TransportError(`${what} failed: the consumer left the group (disconnect)`, { code: 'COMMIT_FAILED', cause: error });
+      }
+      throw error;
+    }
   }
 
   pause(partitions: readonly TopicPartition[]): void {
@@ -125,6 +171,12 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
     await this.callHook('onRevoked', partitions);
   }
 
+  /** Group callback: see `GroupMember.expelled`. */
+  expelled(partitions: readonly TopicPartition[]): void {
+    this.evicted = true;
+    this.rejoining = this.rejoin(partitions);
+  }
+
   /** Group callback: see `GroupMember.assign`. The start offset is read after `onAssigned`, so a commit made there counts. */
   async assign(partitions: readonly TopicPartition[]): Promise<void> {
     await this.callHook('onAssigned', partitions);
@@ -135,12 +187,31 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
   }
 
   private async close(): Promise<void> {
+    this.session.stop();
     if (this.loop !== undefined) {
       this.loop.halt();
       await this.group.leave(this.memberId);
       await this.loop.drain();
+      await this.rejoining;
     }
     this.connection.close();
+  }
+
+  /** The session ran out: the group drops this member (see `expelled`) without waiting for it. */
+  private expire(): void {
+    if (this.evicted || this.closing !== undefined || this.loop === undefined) return;
+    this.evicted = true;
+    // The group's queue survives a failed step; nobody awaits this one, so it must not reject.
+    this.group.evict(this.memberId).catch(() => undefined);
+  }
+
+  /** After an eviction: let the batches settle, tell `onRevoked` (after the fact, as kafkajs does), join again. */
+  private async rejoin(lost: readonly TopicPartition[]): Promise<void> {
+    await this.loop?.remove(lost);
+    await this.callHook('onRevoked', lost);
+    if (this.closing !== undefined) return;
+    this.evicted = false;
+    await this.group.join(this).catch(() => undefined);
   }
 
   private startOffset(tp: TopicPartition): number {
@@ -161,5 +232,23 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
     } catch (error) {
       this.settings.onError(error, { groupId: this.groupId, during: hook });
     }
+  }
+}
+
+/** The checks the kafka transport makes, so a setting that fails there fails here first. */
+function validate(options: ConsumerOptions): void {
+  if (typeof options.groupId !== 'string' || options.groupId.length === 0) {
+    throw new ConfigError('consumer option "groupId" must be a non-empty string');
+  }
+  for (const name of ['sessionTimeoutMs', 'heartbeatIntervalMs', 'rebalanceTimeoutMs', 'maxBytesPerPartition'] as const) {
+    const value = options[name];
+    if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
+      throw new ConfigError(`consumer option "${name}" of group "${options.groupId}" must be a positive integer`);
+    }
+  }
+  const session = options.sessionTimeoutMs ?? 30_000;
+  const heartbeat = options.heartbeatIntervalMs ?? 3_000;
+  if (heartbeat >= session) {
+    throw new ConfigError(`consumer option "heartbeatIntervalMs" (${heartbeat}) of group "${options.groupId}" must be below "sessionTimeoutMs" (${session})`);
   }
 }

@@ -3,9 +3,26 @@ import type { OutgoingRecord, ProducerOptions, TransportProducer, TransportTrans
 import { ConnectionState } from './connection-state.ts';
 import type { MemoryBroker } from './memory-broker.ts';
 import { MemoryTransaction } from './memory-transaction.ts';
+import { refusedBatchesError } from './refused-batch.ts';
+import { DEFAULT_MAX_REQUEST_BYTES, splitRequests } from './request-split.ts';
+import { checkTopicName, unknownPartitions, unknownTopics } from './topic-log.ts';
+import { awaitTopics } from './topic-wait.ts';
+
+export interface MemoryProducerSettings {
+  /** How long a send waits for a missing topic to be created before failing as retriable. */
+  readonly missingTopicWaitMs: number;
+  /** The most one produce request may carry; a send is cut into requests below it (see `splitRequests`). */
+  readonly maxRequestBytes: number;
+}
 
 /**
- * A producer on the memory broker. `send` appends all its records in one step (all or nothing).
+ * A producer on the memory broker, sending as the kafka transport's producer does: a send is cut
+ * into produce requests below `maxRequestBytes` (a record that fits in none fails with
+ * RECORD_TOO_LARGE before anything is written), appended one after another; a topic that does not
+ * exist fails the whole send after a bounded wait (never created: the kafka transport disables
+ * auto-creation); within a request, a partition whose batch the broker refuses (over
+ * `max.message.bytes`, or keyless records on a compacted topic) gets nothing while the other
+ * partitions are written, and the requests after it are not sent.
  * `idempotent` and `acks` are accepted and change nothing: an in-process append is never lost or
  * duplicated. With a `transactionalId`, `connect` registers a new epoch (as Java's
  * `initTransactions`), which fences any older producer with the same id and aborts its open
@@ -18,6 +35,7 @@ export class MemoryProducer implements TransportProducer {
   constructor(
     private readonly broker: MemoryBroker,
     private readonly options: ProducerOptions = {},
+    private readonly settings: MemoryProducerSettings = { missingTopicWaitMs: 0, maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES },
   ) {}
 
   async connect(): Promise<void> {
@@ -33,7 +51,15 @@ export class MemoryProducer implements TransportProducer {
   async send(records: readonly OutgoingRecord[]): Promise<void> {
     this.connection.assertConnected('send');
     this.assertNotFenced();
-    this.broker.appendAll(records);
+    if (records.length === 0) return;
+    const requests = splitRequests(records, this.settings.maxRequestBytes);
+    await this.awaitTopics(records.map((r) => r.topic), 'send', 'TRANSPORT_FAILED');
+    for (const request of requests) {
+      this.connection.assertConnected('send');
+      this.assertNotFenced();
+      const { refused } = this.broker.produce(request);
+      if (refused.length > 0) throw refusedBatchesError(refused, `send of ${records.length} record(s)`, { inTransaction: false });
+    }
   }
 
   async transaction(): Promise<TransportTransaction> {
@@ -43,7 +69,21 @@ export class MemoryProducer implements TransportProducer {
       throw new TransportError('transaction() needs a producer created with a transactionalId', { code: 'TRANSACTION_FAILED' });
     }
     const transaction = this.broker.transactions.begin(id, this.epoch);
-    return new MemoryTransaction(this.broker.transactions, transaction, (operation) => this.connection.assertConnected(operation));
+    return new MemoryTransaction(this.broker.transactions, transaction, {
+      maxRequestBytes: this.settings.maxRequestBytes,
+      assertConnected: (operation) => this.connection.assertConnected(operation),
+      awaitTopics: (topics, operation) => this.awaitTopics(topics, `${operation} in transaction "${id}"`, 'TRANSACTION_FAILED'),
+      awaitPartitions: async (partitions, operation) => {
+        const what = `${operation} in transaction "${id}"`;
+        await this.awaitTopics(
+          partitions.map((tp) => tp.topic),
+          what,
+          'TRANSACTION_FAILED',
+        );
+        const unknown = partitions.filter((tp) => tp.partition < 0 || tp.partition >= this.broker.partitionCount(tp.topic));
+        if (unknown.length > 0) throw unknownPartitions(unknown, what, 'TRANSACTION_FAILED');
+      },
+    });
   }
 
   /**
@@ -55,6 +95,13 @@ export class MemoryProducer implements TransportProducer {
     const id = this.options.transactionalId;
     if (id !== undefined && this.epoch !== undefined && this.connection.connected) this.broker.transactions.abortOngoing(id, this.epoch);
     this.connection.close();
+  }
+
+  /** Waits for the topics to exist; rejects naming the missing ones when the wait runs out. */
+  private async awaitTopics(topics: readonly string[], operation: string, code: 'TRANSPORT_FAILED' | 'TRANSACTION_FAILED'): Promise<void> {
+    for (const topic of topics) checkTopicName(topic);
+    const missing = await awaitTopics(this.broker, new Set(topics), this.settings.missingTopicWaitMs);
+    if (missing.length > 0) throw unknownTopics(missing, operation, code);
   }
 
   private assertNotFenced(): void {

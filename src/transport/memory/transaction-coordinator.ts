@@ -2,6 +2,7 @@ import { TransportError } from '../../errors/streams-error.ts';
 import type { OutgoingRecord, TopicPartitionOffset } from '../transport.ts';
 import { assertCommittable } from './offset-validation.ts';
 import type { PartitionLog } from './partition-log.ts';
+import { type RefusedBatch, refusedBatchesError } from './refused-batch.ts';
 import { tpKey } from '../topic-partition-key.ts';
 import { TransactionMark } from './transaction-mark.ts';
 
@@ -15,7 +16,7 @@ export interface RecordPosition {
 /** The parts of the broker a transaction writes to. */
 export interface TransactionalLog {
   /** Validates all records, then appends them together tagged with `mark`. */
-  appendTagged(records: readonly OutgoingRecord[], mark: TransactionMark): { positions: RecordPosition[]; logs: PartitionLog[] };
+  appendTagged(records: readonly OutgoingRecord[], mark: TransactionMark): { positions: RecordPosition[]; logs: PartitionLog[]; refused: RefusedBatch[] };
   commitOffsets(groupId: string, offsets: readonly TopicPartitionOffset[]): void;
   /** Tells readers that what they may see of these topics changed. */
   changed(topics: Iterable<string>): void;
@@ -80,8 +81,10 @@ export class TransactionCoordinator {
 
   send(transaction: BrokerTransaction, records: readonly OutgoingRecord[]): RecordPosition[] {
     this.assertOpen(transaction);
-    const { positions, logs } = this.log.appendTagged(records, transaction.mark);
+    const { positions, logs, refused } = this.log.appendTagged(records, transaction.mark);
     for (const log of logs) transaction.logs.add(log);
+    // As on Kafka, the refused partitions leave the transaction open and the rest of the send in it.
+    if (refused.length > 0) throw refusedBatchesError(refused, `transactional send in transaction "${transaction.transactionalId}"`, { inTransaction: true });
     return positions;
   }
 

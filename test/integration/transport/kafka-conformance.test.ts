@@ -12,5 +12,7 @@ describe.skipIf(!hasKafka)('kafka transport', () => {
       // Failures surface as test errors; kafkajs' own retry chatter would only bury them.
       logLevel: process.env['KAFKA_TEST_LOG'] ? 'info' : 'error',
     }),
+    // The broker's group.min.session.timeout.ms (Kafka's default); a shorter session is refused at join.
+    minSessionTimeoutMs: 6_000,
   }));
 });

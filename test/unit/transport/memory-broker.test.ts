@@ -29,7 +29,7 @@ describe('MemoryBroker synchronous core', () => {
     broker.append({ topic: 'auto', key: null, value: bytes('v') });
     expect(broker.topics()).toEqual(['auto']);
     expect(broker.partitionCount('auto')).toBe(3);
-    expect(broker.topicConfig('auto')).toEqual({ 'cleanup.policy': 'delete' });
+    expect(broker.topicConfig('auto')).toEqual({ 'cleanup.policy': 'delete', 'max.message.bytes': '1048588' });
   });
 
   it('leaves an existing topic as it is when it is created again', () => {
@@ -37,7 +37,7 @@ describe('MemoryBroker synchronous core', () => {
     expect(broker.createTopic({ topic: 't', partitions: 2, config: { 'retention.ms': '1000' } })).toBe(true);
     expect(broker.createTopic({ topic: 't', partitions: 8 })).toBe(false);
     expect(broker.partitionCount('t')).toBe(2);
-    expect(broker.topicConfig('t')).toEqual({ 'cleanup.policy': 'delete', 'retention.ms': '1000' });
+    expect(broker.topicConfig('t')).toEqual({ 'cleanup.policy': 'delete', 'max.message.bytes': '1048588', 'retention.ms': '1000' });
   });
 
   it('stamps missing timestamps with the injected clock and keeps explicit ones', () => {

@@ -78,7 +78,7 @@ describe('compaction of cleanup.policy=compact topics', () => {
     const admin = transport.admin();
     await admin.connect();
     await admin.createTopics([{ topic: 'users', config: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' } }]);
-    expect(await admin.topicConfig('users')).toEqual({ 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' });
+    expect(await admin.topicConfig('users')).toEqual({ 'cleanup.policy': 'compact', 'max.message.bytes': '1048588', 'min.compaction.lag.ms': '0' });
     await admin.disconnect();
   });
 });

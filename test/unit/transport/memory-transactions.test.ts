@@ -11,6 +11,13 @@ async function connected(transport: MemoryTransport, transactionalId?: string): 
   return producer;
 }
 
+/** A transport whose broker has topic `t`: producers never create topics, as on Kafka. */
+function transportWithTopic(): MemoryTransport {
+  const transport = new MemoryTransport();
+  transport.broker.createTopic({ topic: 't' });
+  return transport;
+}
+
 async function errorOf(promise: Promise<unknown>): Promise<TransportError> {
   const error: unknown = await promise.then(
     () => undefined,
@@ -22,7 +29,7 @@ async function errorOf(promise: Promise<unknown>): Promise<TransportError> {
 
 describe('memory transactions', () => {
   it('fences the older producer once a newer one with the same transactionalId connects', async () => {
-    const transport = new MemoryTransport();
+    const transport = transportWithTopic();
     const older = await connected(transport, 'tx');
     const zombie = await older.transaction();
     await zombie.send([record('zombie')]);
@@ -41,7 +48,7 @@ describe('memory transactions', () => {
   });
 
   it('writes a control marker per partition at commit, taking an offset but never delivered', async () => {
-    const transport = new MemoryTransport();
+    const transport = transportWithTopic();
     const producer = await connected(transport, 'tx');
     const transaction = await producer.transaction();
     await transaction.send([record('a'), record('b')]);
@@ -57,7 +64,7 @@ describe('memory transactions', () => {
   });
 
   it('shows aborted records to read_uncommitted readers only', async () => {
-    const transport = new MemoryTransport();
+    const transport = transportWithTopic();
     const producer = await connected(transport, 'tx');
     const transaction = await producer.transaction();
     await transaction.send([record('aborted')]);
@@ -69,7 +76,8 @@ describe('memory transactions', () => {
   });
 
   it('commits offsets sent in a transaction only when it commits', async () => {
-    const transport = new MemoryTransport();
+    const transport = transportWithTopic();
+    transport.broker.createTopic({ topic: 'in' });
     const producer = await connected(transport, 'tx');
     const tp = { topic: 'in', partition: 0 };
     const aborted = await producer.transaction();
@@ -87,7 +95,7 @@ describe('memory transactions', () => {
   });
 
   it('needs a transactionalId, allows one open transaction at a time, and refuses a finished one', async () => {
-    const transport = new MemoryTransport();
+    const transport = transportWithTopic();
     expect((await errorOf((await connected(transport)).transaction())).message).toMatch(/transactionalId/);
 
     const producer = await connected(transport, 'tx');
@@ -100,7 +108,7 @@ describe('memory transactions', () => {
   });
 
   it('aborts the open transaction on disconnect, so read_committed readers are not blocked forever', async () => {
-    const transport = new MemoryTransport();
+    const transport = transportWithTopic();
     const producer = await connected(transport, 'tx');
     const transaction = await producer.transaction();
     await transaction.send([record('never')]);
@@ -114,7 +122,7 @@ describe('memory transactions', () => {
   });
 
   it('refuses to send before connect and after disconnect', async () => {
-    const transport = new MemoryTransport();
+    const transport = transportWithTopic();
     const producer = transport.producer();
     expect((await errorOf(producer.send([record('x')]))).code).toBe('TRANSPORT_CLOSED');
     await producer.connect();
