@@ -14,12 +14,17 @@ import { selectKey } from '../operators/select-key.ts';
 import type { StreamRecord } from '../runtime/stream-record.ts';
 import type { AnyRecord, NodeContext, TopicSinkNode } from '../topology/graph.ts';
 import { BranchedKStream } from './branched-kstream.ts';
-import type { DeadLetterOptions, ForEachOptions, Named, RepartitionOptions, ToOptions, TransformOptions } from './options.ts';
+import type { DeadLetterOptions, ForEachCall, ForEachOptions, Named, RepartitionOptions, ToOptions, TransformOptions } from './options.ts';
 import { TopologyError } from '../errors/streams-error.ts';
 
+/** Node's timers fire at once for delays above this (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function checkPositive(method: string, option: string, value: number | undefined): void {
-  if (value !== undefined && !(Number.isFinite(value) && value > 0)) {
-    throw new TopologyError(`${method}(): option ${option} must be a positive number of milliseconds (got ${String(value)})`);
+  if (value !== undefined && !(Number.isFinite(value) && value > 0 && value <= MAX_TIMER_MS)) {
+    throw new TopologyError(
+      `${method}(): option ${option} must be a positive number of milliseconds up to ${MAX_TIMER_MS} (about 24.8 days, the longest timer Node runs; got ${String(value)})`,
+    );
   }
 }
 import type { GraphDraft } from './streams-builder.ts';
@@ -180,7 +185,7 @@ export class KStream<K, V> {
    * Runs an async side effect for each record (an HTTP call, a database write). A record counts as
    * done when the promise resolves; a rejection goes to the production error policy.
    */
-  forEach(action: (key: K | null, value: V, record: StreamRecord<K, V>) => Promise<void>, options: ForEachOptions = {}): void {
+  forEach(action: (key: K | null, value: V, record: StreamRecord<K, V>, call: ForEachCall) => Promise<void>, options: ForEachOptions = {}): void {
     checkPositive('forEach', 'timeoutMs', options.timeoutMs);
     this.draft.add({
       kind: 'sink',
@@ -188,9 +193,9 @@ export class KStream<K, V> {
       type: 'forEach',
       name: options.name ?? this.draft.nextName('FOREACH'),
       parents: [this.nodeName],
-      action: (record) => {
+      action: (record, call) => {
         const typed = record as StreamRecord<K, V>;
-        return action(typed.key, typed.value, typed);
+        return action(typed.key, typed.value, typed, call);
       },
       concurrency: options.concurrency ?? 1,
       timeoutMs: options.timeoutMs ?? 30_000,

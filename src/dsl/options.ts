@@ -24,10 +24,20 @@ export interface RepartitionOptions extends Named, SerdeOptions {
 }
 
 export interface ForEachOptions extends Named {
-  /** How many records may be in the action at once; default 1 (strictly in order). */
+  /**
+   * How many calls are awaited at once; default 1 (strictly in order). A call that timed out is
+   * abandoned and its slot goes to the next record: pass `call.signal` to your client (axios,
+   * fetch) so the abandoned call really stops.
+   */
   readonly concurrency?: number;
-  /** A call still running after this long counts as failed (production error policy); default 30000. */
+  /** A call still running after this long counts as failed (production error policy) and its `signal` aborts; default 30000. */
   readonly timeoutMs?: number;
+}
+
+/** What a forEach action gets besides the record. */
+export interface ForEachCall {
+  /** Aborted when the call times out or its task closes; pass it to the HTTP client or database driver. */
+  readonly signal: AbortSignal;
 }
 
 export interface TransformOptions extends Named {

@@ -28,6 +28,8 @@ export const DLQ_HEADERS = {
   payloadTruncated: 'dlq.payload.truncated',
   keySize: 'dlq.payload.key.size',
   valueSize: 'dlq.payload.value.size',
+  /** Bytes of the record's own headers, set when they were dropped to make it fit. */
+  headersSize: 'dlq.payload.headers.size',
 } as const;
 
 /**
@@ -109,16 +111,32 @@ export function fitDeadLetter(record: OutgoingRecord, maxBytes = DEFAULT_MAX_DEA
   const key = record.key?.length ?? 0;
   const keyBytes = key > MAX_TRUNCATED_KEY ? MAX_TRUNCATED_KEY : key;
   const headerBytes = payloadBytes({ ...record, key: null, value: null });
-  const valueBytes = Math.max(0, maxBytes - headerBytes - keyBytes - TRUNCATION_HEADERS);
-  return truncateDeadLetter(record, { keyBytes, valueBytes });
+  // Headers alone too large (the broker took the input, whose limit may be higher): keep only ours.
+  const dropHeaders = headerBytes + keyBytes + TRUNCATION_HEADERS > maxBytes;
+  const kept = dropHeaders ? payloadBytes({ ...record, key: null, value: null, headers: ownHeaders(record.headers ?? {}) }) : headerBytes;
+  const valueBytes = Math.max(0, maxBytes - kept - keyBytes - TRUNCATION_HEADERS);
+  return truncateDeadLetter(record, { keyBytes, valueBytes, dropHeaders });
+}
+
+/** The `dlq.*` headers only: what says what failed and where. */
+function ownHeaders(headers: Headers): Record<string, Buffer> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => name.startsWith('dlq.')));
 }
 
 /**
  * The dead-letter record with its key and value cut to at most the given bytes, marked with
- * `dlq.payload.truncated` and the original sizes (kept from an earlier truncation; `-1` for null).
+ * `dlq.payload.truncated` and the original sizes (kept from an earlier truncation; `-1` for null);
+ * with `dropHeaders`, the record's own headers go too (their size in `dlq.payload.headers.size`).
  */
-export function truncateDeadLetter(record: OutgoingRecord, limits: { readonly keyBytes: number; readonly valueBytes: number }): OutgoingRecord {
-  const headers: Record<string, Buffer> = { ...record.headers };
+export function truncateDeadLetter(
+  record: OutgoingRecord,
+  limits: { readonly keyBytes: number; readonly valueBytes: number; readonly dropHeaders?: boolean },
+): OutgoingRecord {
+  const original = record.headers ?? {};
+  const headers: Record<string, Buffer> = limits.dropHeaders ? ownHeaders(original) : { ...original };
+  if (limits.dropHeaders) {
+    headers[DLQ_HEADERS.headersSize] ??= Buffer.from(String(payloadBytes({ ...record, key: null, value: null, headers: original }) - payloadBytes({ ...record, key: null, value: null, headers: ownHeaders(original) })), 'utf8');
+  }
   headers[DLQ_HEADERS.keySize] ??= Buffer.from(String(record.key?.length ?? -1), 'utf8');
   headers[DLQ_HEADERS.valueSize] ??= Buffer.from(String(record.value?.length ?? -1), 'utf8');
   headers[DLQ_HEADERS.payloadTruncated] = Buffer.from('true', 'utf8');

@@ -5,19 +5,30 @@
  * The source is not a plain Subject:
  * - records pushed before the operators subscribe (`subscribeOn`, `delaySubscription`) wait for
  *   them instead of being lost;
- * - subscribing again after a subscription ended (`retry`, `repeat`, `retryWhen` on the whole
- *   step) is refused with an error naming the fix: on a live stream it would lose the records in
- *   flight, or loop forever on a completed source.
+ * - an operator that subscribes again after an error (`retry` on the whole step) gets every record
+ *   of the run again, as it would from a cold source: the run starts over (the step takes back the
+ *   outputs it has not passed on), so nothing that was in flight is lost. At most
+ *   `MAX_RESUBSCRIPTIONS` times, so an unbounded `retry()` over a record that always fails ends;
+ * - subscribing again after the source completed (`repeat` on the whole step) is refused with an
+ *   error naming the fix: it would run the records again, forever.
  */
 import { Observable, type OperatorFunction, type Subscriber, type Subscription } from 'rxjs';
 import { ProcessingError, toError } from '../errors/streams-error.ts';
-import { isAlive, retainLineage } from '../runtime/lineage.ts';
+import { isAlive, retainLineage, type Origin } from '../runtime/lineage.ts';
 import { isStreamRecord } from '../runtime/stream-record.ts';
 import type { AnyRecord, NodeContext } from '../topology/graph.ts';
 
+const MAX_RESUBSCRIPTIONS = 100;
+
 export interface ChainCallbacks {
+  /** The input record stamped `stamp`, when it belongs to this run. */
+  input(stamp: number): AnyRecord | undefined;
+  /** Every input of the run so far, in order: what a re-subscribing operator gets again. */
+  inputs(): Iterable<AnyRecord>;
   /** A checked output, already holding references of its own (stamps cleared). */
   output(record: AnyRecord): void;
+  /** The operators re-subscribed: outputs not yet passed on will be made again. */
+  restart(): void;
   /** The run completed (no error) or failed; called once, never during `start`. */
   end(error?: Error): void;
 }
@@ -30,6 +41,7 @@ export class OperatorChain {
   private readonly waiting: AnyRecord[] = [];
   private sourceCompleted = false;
   private everSubscribed = false;
+  private resubscriptions = 0;
   private subscription: Subscription | undefined;
   private ended = false;
   private starting = true;
@@ -37,31 +49,24 @@ export class OperatorChain {
 
   private constructor(
     private readonly context: NodeContext,
-    private readonly allowed: (stamp: number) => boolean,
     private readonly callbacks: ChainCallbacks,
   ) {}
 
-  /** Builds and subscribes the operators; returns the run, or how it ended before it could take a record. */
-  static start(
-    context: NodeContext,
-    makeOperator: (context: NodeContext) => OperatorFunction<AnyRecord, unknown>,
-    allowed: (stamp: number) => boolean,
-    callbacks: ChainCallbacks,
-  ): OperatorChain | EarlyEnd {
-    const chain = new OperatorChain(context, allowed, callbacks);
+  /** Subscribes the operators; returns the run, or how it ended before it could take a record. */
+  static start(context: NodeContext, operator: OperatorFunction<AnyRecord, unknown>, callbacks: ChainCallbacks): OperatorChain | EarlyEnd {
+    const chain = new OperatorChain(context, callbacks);
     try {
-      const operator = makeOperator(context);
       chain.subscription = chain.source().pipe(operator).subscribe({
         next: (out) => chain.onOutput(out),
         error: (error: unknown) => chain.finish(toError(error ?? new Error('the operators failed without a reason'))),
         complete: () => chain.finish(),
       });
     } catch (error) {
-      // A factory or operator that throws while being built or subscribed fails the records, through
-      // the error policy, instead of crashing the process.
+      // An operator that throws while being subscribed fails the records, through the error policy,
+      // instead of crashing the process.
       chain.ended = true;
       chain.subscription?.unsubscribe();
-      return { error: stepError(context.nodeName, `building the pipe() operators failed: ${toError(error).message}`, error) };
+      return { error: stepError(context.nodeName, `subscribing the pipe() operators failed: ${toError(error).message}`, error) };
     }
     chain.starting = false;
     if (chain.early !== undefined) {
@@ -69,10 +74,6 @@ export class OperatorChain {
       return chain.early;
     }
     return chain;
-  }
-
-  get isEnded(): boolean {
-    return this.ended;
   }
 
   push(record: AnyRecord): void {
@@ -98,16 +99,10 @@ export class OperatorChain {
   private source(): Observable<AnyRecord> {
     return new Observable<AnyRecord>((subscriber) => {
       if (this.everSubscribed && this.subscribers.size === 0) {
-        // Failing the run ourselves (and leaving this subscriber silent) also ends an unbounded
-        // retry(): an error handed to it would only make it subscribe again, forever.
-        this.finish(
-          stepError(
-            this.context.nodeName,
-            "a pipe() operator subscribed to the step's input again (retry/repeat on the whole step), which would lose or repeat the records in flight; retry the inner work instead: mergeMap((r) => call(r).pipe(retry(3)))",
-          ),
-        );
-        this.subscription?.unsubscribe();
-        return undefined;
+        this.resubscribe(subscriber);
+        return () => {
+          this.subscribers.delete(subscriber);
+        };
       }
       this.everSubscribed = true;
       this.subscribers.add(subscriber);
@@ -119,9 +114,32 @@ export class OperatorChain {
     });
   }
 
+  private resubscribe(subscriber: Subscriber<AnyRecord>): void {
+    const refusal =
+      this.sourceCompleted
+        ? "a pipe() operator subscribed to the step's input again after it completed (repeat on the whole step), which would run its records again without end; repeat the inner work instead"
+        : this.resubscriptions >= MAX_RESUBSCRIPTIONS
+          ? `a pipe() operator subscribed to the step's input ${MAX_RESUBSCRIPTIONS} times (an unbounded retry over a record that always fails); bound the retry, or retry the inner work: mergeMap((r) => call(r).pipe(retry(3)))`
+          : undefined;
+    if (refusal !== undefined) {
+      // Failing the run ourselves (and leaving this subscriber silent) ends the loop: an error
+      // handed to the operator would only make it subscribe again.
+      this.finish(stepError(this.context.nodeName, refusal));
+      this.subscription?.unsubscribe();
+      return;
+    }
+    this.resubscriptions += 1;
+    this.callbacks.restart();
+    this.subscribers.add(subscriber);
+    for (const record of [...this.callbacks.inputs()]) {
+      if (subscriber.closed) return;
+      subscriber.next(record);
+    }
+  }
+
   private onOutput(out: unknown): void {
     if (this.ended) return;
-    const problem = checkOutput(this.context.nodeName, out, this.allowed);
+    const problem = checkOutput(this.context.nodeName, out, this.callbacks.input);
     if (problem !== undefined) {
       this.finish(problem);
       this.subscription?.unsubscribe();
@@ -140,21 +158,33 @@ export class OperatorChain {
   }
 }
 
-/** Why an output cannot be passed on, or undefined when it can. */
-function checkOutput(node: string, out: unknown, allowed: (stamp: number) => boolean): Error | undefined {
+/**
+ * Why an output cannot be passed on, or undefined when it can: it must be a record whose stamps are
+ * inputs of this run and whose lineage comes from those inputs only (a record kept from another
+ * task or an earlier run carries stamps that may collide, never its lineage).
+ */
+function checkOutput(node: string, out: unknown, input: (stamp: number) => AnyRecord | undefined): Error | undefined {
   if (!isStreamRecord(out)) {
     return stepError(
       node,
       `a pipe() operator emitted ${out === null ? 'null' : typeof out}, not a record; derive outputs with record.withValue()/withKey() or combineRecords()`,
     );
   }
-  if (out.stamps.length === 0 || !out.stamps.every(allowed) || !isAlive(out.lineage)) {
-    return stepError(
-      node,
-      'a pipe() operator emitted a record not derived from the inputs it holds; derive outputs with record.withValue()/withKey() or combineRecords(), and keep no records across epochs',
-    );
+  const origins = new Set<Origin>();
+  for (const stamp of out.stamps) {
+    const from = input(stamp);
+    if (from === undefined) return notDerived(node);
+    for (const origin of from.lineage) origins.add(origin);
   }
+  if (origins.size === 0 || !out.lineage.every((origin) => origins.has(origin)) || !isAlive(out.lineage)) return notDerived(node);
   return undefined;
+}
+
+function notDerived(node: string): Error {
+  return stepError(
+    node,
+    'a pipe() operator emitted a record not derived from the inputs it holds; derive outputs with record.withValue()/withKey() or combineRecords(), and keep no records across epochs or tasks',
+  );
 }
 
 export function stepError(node: string, message: string, cause?: unknown): ProcessingError {

@@ -26,15 +26,18 @@
  * - Errors are attributed to the record that caused them. When the operators fail, their chain is
  *   gone with whatever it held, and the culprit is unknown (an error thrown while one input is pushed
  *   in may come from a batch that input completed; async work fails later): the epoch's outputs not
- *   yet passed on are dropped and each of its inputs is run again alone, in order, in a fresh chain.
- *   Those that fail alone go to the error policy; the others come out as usual. Under
+ *   yet passed on are dropped and each of its inputs is run again alone, in a chain of its own (up
+ *   to `ISOLATION_PARALLELISM` at once, all within one `completionTimeoutMs`). Those that fail alone
+ *   go to the error policy; the outputs of the others come out, in input order. Under
  *   at-least-once, outputs the epoch had already passed on may so come out twice.
+ * - The `transform()` factory runs once per task; the operator function it returns runs once per
+ *   epoch (and per record run alone), so per-task resources belong in the factory.
  * - An epoch that does not complete within `completionTimeoutMs` of being ended is torn down and
  *   the inputs it still holds go to the error policy as timed out: a hung call, or an operator that
  *   never completes (`mergeMap(() => NEVER)`), cannot stall the partition.
  */
 import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
-import { StreamsError } from '../errors/streams-error.ts';
+import { StreamsError, toError } from '../errors/streams-error.ts';
 import { releaseLineage } from '../runtime/lineage.ts';
 import type { AnyRecord, NodeContext } from '../topology/graph.ts';
 import { OperatorChain, stepError, type EarlyEnd } from './operator-chain.ts';
@@ -46,12 +49,17 @@ export interface PipeStepOptions {
   readonly completionTimeoutMs?: number;
 }
 
+/** How many records of a failed epoch run alone at the same time. */
+const ISOLATION_PARALLELISM = 16;
+
 type EpochState = 'open' | 'ending' | 'isolating' | 'done';
 
 interface Probe {
   readonly record: AnyRecord;
-  readonly chain: OperatorChain;
+  chain: OperatorChain | undefined;
   readonly outputs: AnyRecord[];
+  /** undefined while running; then how it ended. */
+  result: { readonly error?: Error } | undefined;
 }
 
 interface Epoch {
@@ -63,10 +71,10 @@ interface Epoch {
   readonly queued: AnyRecord[];
   holdTimer: Subscription | undefined;
   completionTimer: Subscription | undefined;
-  /** While isolating: the inputs still to run alone, oldest first, and the one running now. */
-  readonly isolation: AnyRecord[];
-  probe: Probe | undefined;
-  looping: boolean;
+  /** While isolating: every input run alone, in input order, and the next one to start. */
+  probes: Probe[];
+  nextProbe: number;
+  startingProbes: boolean;
 }
 
 export function pipeStep(
@@ -91,6 +99,26 @@ export function pipeStep(
       const epochs: Epoch[] = [];
       let nextStamp = 0;
       let tornDown = false;
+      let draining = false;
+      let drainAgain = false;
+      let operator: OperatorFunction<AnyRecord, unknown> | Error | undefined;
+
+      /** The task's operator function: the factory runs once, on the first record. */
+      const operatorFunction = (): OperatorFunction<AnyRecord, unknown> | Error => {
+        if (operator === undefined) {
+          try {
+            operator = makeOperator(context);
+          } catch (error) {
+            operator = stepError(context.nodeName, `building the pipe() operators failed: ${toError(error).message}`, error);
+          }
+        }
+        return operator;
+      };
+
+      const startChain = (callbacks: Parameters<typeof OperatorChain.start>[2]): OperatorChain | EarlyEnd => {
+        const built = operatorFunction();
+        return built instanceof Error ? { error: built } : OperatorChain.start(context, built, callbacks);
+      };
 
       const stopTimers = (epoch: Epoch) => {
         epoch.holdTimer?.unsubscribe();
@@ -100,19 +128,35 @@ export function pipeStep(
       };
 
       const emit = (epoch: Epoch, out: AnyRecord) => {
-        if (epochs[0] === epoch && !context.transactional && epoch.state !== 'isolating') subscriber.next(out);
-        else epoch.queued.push(out);
+        epoch.queued.push(out);
+        if (epochs[0] === epoch) drain();
       };
 
-      /** Passes on what may go: the head epoch's queue (all of it once done), then the next epochs'. */
+      /**
+       * Passes on what may go: the head epoch's queue (all of it once done), then the next epochs'.
+       * Passing a record on may re-enter the step (a sink that feeds the input synchronously); the
+       * nested call only asks for another round, so the list is never walked by two loops at once.
+       */
       const drain = () => {
-        while (!tornDown && epochs.length > 0) {
-          const head = epochs[0] as Epoch;
-          if (head.state === 'done' || (!context.transactional && head.state !== 'isolating')) {
-            for (const out of head.queued.splice(0)) subscriber.next(out);
-          }
-          if (head.state !== 'done') return;
-          epochs.shift();
+        if (draining) {
+          drainAgain = true;
+          return;
+        }
+        draining = true;
+        try {
+          do {
+            drainAgain = false;
+            while (!tornDown && epochs.length > 0) {
+              const head = epochs[0] as Epoch;
+              if (head.state === 'done' || (!context.transactional && head.state !== 'isolating')) {
+                while (head.queued.length > 0) subscriber.next(head.queued.shift() as AnyRecord);
+              }
+              if (head.state !== 'done' || head.queued.length > 0) break;
+              epochs.shift();
+            }
+          } while (drainAgain && !tornDown);
+        } finally {
+          draining = false;
         }
       };
 
@@ -124,13 +168,18 @@ export function pipeStep(
           queued: [],
           holdTimer: undefined,
           completionTimer: undefined,
-          isolation: [],
-          probe: undefined,
-          looping: false,
+          probes: [],
+          nextProbe: 0,
+          startingProbes: false,
         };
-        const chain = OperatorChain.start(context, makeOperator, (stamp) => epoch.held.has(stamp), {
+        const chain = startChain({
+          input: (stamp) => epoch.held.get(stamp),
+          inputs: () => epoch.held.values(),
           output: (out) => emit(epoch, out),
-          end: (error) => (error === undefined ? onEpochComplete(epoch) : onEpochError(epoch)),
+          restart: () => {
+            for (const out of epoch.queued.splice(0)) releaseLineage(out.lineage);
+          },
+          end: (error) => (error === undefined ? onEpochComplete(epoch) : isolate(epoch)),
         });
         if (!(chain instanceof OperatorChain)) return chain;
         epoch.chain = chain;
@@ -147,73 +196,89 @@ export function pipeStep(
         drain();
       };
 
-      // The chain's own error is not routed: run alone, each input meets its own error again (or
-      // none, when only the combination failed, and then its outputs come out).
-      const onEpochError = (epoch: Epoch) => {
+      /**
+       * The chain failed: its own error is not routed. Run alone, each input meets its own error
+       * again (or none, when only the combination failed, and then its outputs come out).
+       */
+      const isolate = (epoch: Epoch) => {
         stopTimers(epoch);
         // Outputs not yet passed on are taken back; running their inputs again makes them anew.
         for (const out of epoch.queued.splice(0)) releaseLineage(out.lineage);
         epoch.state = 'isolating';
-        epoch.isolation.push(...epoch.held.values());
+        epoch.probes = [...epoch.held.values()].map((record) => ({ record, chain: undefined, outputs: [], result: undefined }));
         epoch.held.clear();
-        isolateNext(epoch);
+        epoch.completionTimer = context.scheduler.schedule(() => {
+          for (const probe of epoch.probes) {
+            if (probe.result !== undefined) continue;
+            probe.chain?.dispose();
+            probe.result = { error: timedOut() };
+          }
+          epoch.nextProbe = epoch.probes.length;
+          settleIsolation(epoch);
+        }, completionTimeoutMs);
+        startProbes(epoch);
       };
 
-      /** Runs the failed epoch's inputs one at a time, each in a chain of its own. */
-      const isolateNext = (epoch: Epoch) => {
-        if (epoch.looping) return;
-        epoch.looping = true;
+      const startProbes = (epoch: Epoch) => {
+        // A probe that ends synchronously asks for more from inside this loop: it only returns, and
+        // the loop goes on, so a long isolation never nests one call per record.
+        if (epoch.startingProbes) return;
+        epoch.startingProbes = true;
         try {
-          while (!tornDown && epoch.state === 'isolating' && epoch.probe === undefined) {
-            const record = epoch.isolation.shift();
-            if (record === undefined) {
-              epoch.state = 'done';
-              drain();
-              return;
-            }
-            const stamp = record.stamps[0];
-            const outputs: AnyRecord[] = [];
-            const chain = OperatorChain.start(context, makeOperator, (s) => s === stamp, {
-              output: (out) => outputs.push(out),
-              end: (error) => {
-                settleProbe(epoch, error);
-                isolateNext(epoch);
-              },
-            });
-            if (!(chain instanceof OperatorChain)) {
-              if ('error' in chain) failRecord(record, chain.error);
-              else releaseLineage(record.lineage);
-              continue;
-            }
-            epoch.probe = { record, chain, outputs };
-            chain.push(record);
-            chain.complete();
-            if (epoch.probe !== undefined) {
-              epoch.completionTimer = context.scheduler.schedule(() => {
-                epoch.probe?.chain.dispose();
-                settleProbe(epoch, timedOut());
-                isolateNext(epoch);
-              }, completionTimeoutMs);
-            }
-          }
+          startMoreProbes(epoch);
         } finally {
-          epoch.looping = false;
+          epoch.startingProbes = false;
+        }
+        settleIsolation(epoch);
+      };
+
+      const startMoreProbes = (epoch: Epoch) => {
+        const running = () => epoch.probes.filter((probe) => probe.result === undefined && probe.chain !== undefined).length;
+        while (!tornDown && epoch.state === 'isolating' && epoch.nextProbe < epoch.probes.length && running() < ISOLATION_PARALLELISM) {
+          const probe = epoch.probes[epoch.nextProbe++] as Probe;
+          const stamp = probe.record.stamps[0];
+          const chain = startChain({
+            input: (s) => (s === stamp ? probe.record : undefined),
+            inputs: () => [probe.record],
+            output: (out) => probe.outputs.push(out),
+            restart: () => {
+              for (const out of probe.outputs.splice(0)) releaseLineage(out.lineage);
+            },
+            end: (error) => {
+              probe.result = error === undefined ? {} : { error };
+              startProbes(epoch);
+            },
+          });
+          if (!(chain instanceof OperatorChain)) {
+            // Built and ended at once: failed, or completed dropping the record.
+            probe.result = 'error' in chain ? { error: chain.error } : {};
+            continue;
+          }
+          probe.chain = chain;
+          chain.push(probe.record);
+          chain.complete();
         }
       };
 
-      const settleProbe = (epoch: Epoch, error: Error | undefined) => {
-        const probe = epoch.probe;
-        if (probe === undefined) return;
-        epoch.probe = undefined;
+      /** Once every input ran alone: outputs in input order, failures to the error policy. */
+      const settleIsolation = (epoch: Epoch) => {
+        if (epoch.state !== 'isolating' || epoch.nextProbe < epoch.probes.length || epoch.probes.some((probe) => probe.result === undefined)) return;
         epoch.completionTimer?.unsubscribe();
         epoch.completionTimer = undefined;
-        if (error === undefined) {
-          for (const out of probe.outputs) emit(epoch, out);
-          releaseLineage(probe.record.lineage);
-        } else {
-          for (const out of probe.outputs) releaseLineage(out.lineage);
-          failRecord(probe.record, error);
+        const probes = epoch.probes;
+        epoch.probes = [];
+        epoch.state = 'done';
+        for (const probe of probes) {
+          const error = probe.result?.error;
+          if (error === undefined) {
+            epoch.queued.push(...probe.outputs);
+            releaseLineage(probe.record.lineage);
+          } else {
+            for (const out of probe.outputs) releaseLineage(out.lineage);
+            failRecord(probe.record, error);
+          }
         }
+        drain();
       };
 
       /** Completes the epoch's source: the operators emit what they hold, then complete. */
@@ -280,13 +345,13 @@ export function pipeStep(
         for (const epoch of epochs.splice(0)) {
           stopTimers(epoch);
           epoch.chain?.dispose();
-          const probe = epoch.probe;
-          epoch.probe = undefined;
-          probe?.chain.dispose();
-          const outputs = [...epoch.queued.splice(0), ...(probe?.outputs ?? [])];
-          const inputs = [...epoch.held.values(), ...epoch.isolation.splice(0), ...(probe === undefined ? [] : [probe.record])];
+          const records = [...epoch.queued.splice(0), ...epoch.held.values()];
+          for (const probe of epoch.probes.splice(0)) {
+            probe.chain?.dispose();
+            records.push(...probe.outputs, probe.record);
+          }
           epoch.held.clear();
-          for (const record of [...outputs, ...inputs]) releaseLineage(record.lineage);
+          for (const record of records) releaseLineage(record.lineage);
         }
       };
     });

@@ -117,8 +117,8 @@ function isTooLarge(error: unknown): boolean {
   return false;
 }
 
-/** A truncated dead-letter record the output still refuses as too large goes again without a value. */
-const LAST_RESORT = { keyBytes: 256, valueBytes: 0 } as const;
+/** A truncated dead-letter record the output still refuses as too large goes again without a value and its own headers. */
+const LAST_RESORT = { keyBytes: 256, valueBytes: 0, dropHeaders: true } as const;
 
 function distinct(lineage: Lineage): Origin[] {
   return [...new Set(lineage)];

@@ -542,6 +542,8 @@ export class StreamsApp {
     const consumer = this.consumer;
     if (consumer) consumer.pause(consumer.assignment());
     if (wasRunning && final === 'stopped') {
+      // Steps that hold records (a buffer, an open epoch) emit them now, so they can finish and commit.
+      for (const task of this.tasks.values()) task.flush();
       const drained = await this.gate.drain(remaining());
       if (!drained) this.logger.warn({ inFlight: this.gate.inFlight }, 'shutdown timeout: leaving in-flight records uncommitted');
     }

@@ -41,6 +41,7 @@ export class Task {
   private closed = false;
   private nextOffset: number | undefined;
   private readonly flushers = new Set<() => void>();
+  private readonly closers = new Set<() => void>();
 
   constructor(
     private readonly deps: TaskDependencies,
@@ -83,6 +84,12 @@ export class Task {
     return this.actionsRunning;
   }
 
+  /** Runs `callback` when the task closes; returns the unregister function. */
+  private onClose(callback: () => void): () => void {
+    this.closers.add(callback);
+    return () => this.closers.delete(callback);
+  }
+
   /**
    * Asks every step that holds input records (`pipe()` / `transform()`) to emit or release them
    * now. Afterwards the task's window empties as soon as its sinks acknowledge what is on its way.
@@ -120,6 +127,8 @@ export class Task {
     for (const subscription of this.subscriptions) subscription.unsubscribe();
     for (const input of this.inputs.values()) input.complete();
     this.flushers.clear();
+    for (const close of [...this.closers]) close();
+    this.closers.clear();
   }
 
   private reachable(): TopologyNode[] {
@@ -270,10 +279,14 @@ export class Task {
       active += 1;
       this.actionsRunning += 1;
       let settled = false;
+      const abort = new AbortController();
       const settle = (error?: unknown) => {
         if (settled) return;
         settled = true;
         timer.unsubscribe();
+        closeWatch();
+        // A call abandoned on timeout (or by a closing task) is told to stop.
+        if (error !== undefined || this.closed) abort.abort(error ?? new Error('the task closed'));
         active -= 1;
         this.actionsRunning -= 1;
         if (error === undefined || this.closed) releaseLineage(record.lineage);
@@ -283,6 +296,7 @@ export class Task {
         const next = queue.shift();
         if (next !== undefined) start(next);
       };
+      const closeWatch = this.onClose(() => abort.abort(new Error('the task closed')));
       const timer = this.deps.scheduler.schedule(() => {
         settle(
           new ProductionError(`${node.name}: forEach action did not settle within ${node.timeoutMs} ms`, {
@@ -296,7 +310,7 @@ export class Task {
       let result: Promise<void>;
       try {
         // Called synchronously so the test driver sees the call as soon as the record arrives.
-        result = Promise.resolve(node.action(record));
+        result = Promise.resolve(node.action(record, { signal: abort.signal }));
       } catch (error) {
         result = Promise.reject(error);
       }

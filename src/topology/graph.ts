@@ -84,7 +84,7 @@ export interface TopicSinkNode extends NodeBase {
 export interface ForEachSinkNode extends NodeBase {
   readonly kind: 'sink';
   readonly sink: 'forEach';
-  readonly action: (record: AnyRecord) => Promise<void>;
+  readonly action: (record: AnyRecord, call: { readonly signal: AbortSignal }) => Promise<void>;
   readonly concurrency: number;
   /** A call still running after this long counts as failed (production error policy). */
   readonly timeoutMs: number;
