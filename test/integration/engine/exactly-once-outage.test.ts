@@ -84,7 +84,12 @@ describe.skipIf(!hasKafka)('exactly-once through a broker outage (a broker of it
       ...brokerOptionsFromEnv({ ...process.env, KAFKA_RUN_DIR: runDir, KAFKA_PORT: String(port), KAFKA_CONTROLLER_PORT: String(controllerPort) }),
       log: () => undefined,
     };
-    await startBroker(options);
+    try {
+      await startBroker(options);
+    } catch (error) {
+      // The script's error keeps the broker's own words apart; show them.
+      throw new Error(`${(error as Error).message}\n${(error as { logTail?: string }).logTail ?? ''}`, { cause: error });
+    }
   }, 120_000);
 
   afterAll(async () => {
