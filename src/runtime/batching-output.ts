@@ -90,9 +90,15 @@ export class BatchingOutput implements RecordOutput {
     return this.flushing;
   }
 
-  private async send(batch: Pending[]): Promise<void> {
+  private async send(all: Pending[]): Promise<void> {
+    // Outputs of a task closed since (its partition was revoked) are dropped: the partition's next
+    // owner reads their inputs again, and a late write would land after its outputs.
+    const batch = all.filter((pending) => !ofClosedTask(pending.lineage));
+    for (const pending of all) if (ofClosedTask(pending.lineage)) releaseLineage(pending.lineage);
+    if (batch.length === 0) return;
     try {
-      await this.retryPolicy.execute(() => this.producer.send(batch.map((p) => p.record)));
+      // Each attempt leaves out records whose task closed while retrying (see above).
+      await this.retryPolicy.execute(() => this.producer.send(batch.filter((p) => !ofClosedTask(p.lineage)).map((p) => p.record)));
       for (const pending of batch) releaseLineage(pending.lineage);
       publish({ type: 'records.written', app: this.app, count: batch.length });
     } catch (error) {
@@ -110,6 +116,10 @@ export class BatchingOutput implements RecordOutput {
     this.closed = true;
     await this.flush();
   }
+}
+
+function ofClosedTask(lineage: Lineage): boolean {
+  return lineage.length > 0 && lineage.every((origin) => origin.progress.isClosed);
 }
 
 function toProductionError(error: unknown, record: OutgoingRecord): ProductionError {

@@ -5,11 +5,15 @@
  * Guarantees (see the README, "Guarantees"):
  * - an input offset is committed only once everything derived from it was written, dead-lettered
  *   or filtered out (record lineage); a crash re-reads, never skips;
- * - `exactly-once`: outputs and input offsets commit in one transaction;
- * - at most `maxInFlight` input records are in flight; at the bound, intake waits while the
- *   consumer keeps heartbeating, so slow sinks slow consumption instead of filling memory;
- * - revoked partitions commit what is done and stop; shutdown stops intake, lets in-flight work
- *   finish (up to `shutdownTimeoutMs`), commits, and leaves the group.
+ * - `exactly-once`: each task (input partition) has its own transactional producer, initialised
+ *   (fencing any previous owner) before the task reads its committed offset; its outputs and its
+ *   input offset commit in one transaction (see `exactly-once-task.ts`);
+ * - at most `maxInFlight` input records are in flight, under both guarantees: a record is done only
+ *   once its outputs were acknowledged by the log; at the bound, intake waits while the consumer
+ *   keeps heartbeating, so slow sinks slow consumption instead of filling memory;
+ * - revoked partitions write out what they produced, commit what is done and stop; shutdown stops
+ *   intake, lets in-flight work finish (up to `shutdownTimeoutMs`), commits, and leaves the group.
+ *   `stop()` may be called at any moment, also while `start()` runs.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -21,6 +25,7 @@ import type {
   ConsumedBatch,
   TopicPartition,
   Transport,
+  TransportAdmin,
   TransportConsumer,
   TransportProducer,
 } from '../transport/transport.ts';
@@ -28,16 +33,16 @@ import { BatchingOutput, type BatchingOptions } from './batching-output.ts';
 import { CommitCoordinator } from './commit-coordinator.ts';
 import { tpKey } from '../transport/topic-partition-key.ts';
 import { ErrorRouter, type ErrorPolicies } from './error-router.ts';
+import { ExactlyOnceTask } from './exactly-once-task.ts';
 import { InFlightGate } from './in-flight-gate.ts';
 import { publish, type AppState } from './instrumentation.ts';
 import { defaultLogger, redactingLogger, type Logger } from './logger.ts';
 import type { RecordOutput } from './record-output.ts';
 import { Task } from './task.ts';
-import { TransactionalOutput } from './transactional-output.ts';
 import { waitAtMost } from '../transport/wait-at-most.ts';
 
 export interface StreamsAppOptions {
-  /** Consumer group id, prefix of internal topics, and the default dead-letter topic `<id>-dlq`. */
+  /** Consumer group id, prefix of internal topics and transactional ids, and the default dead-letter topic `<id>-dlq`. */
   readonly applicationId: string;
   readonly transport: Transport;
   /** Default `at-least-once`. */
@@ -52,8 +57,14 @@ export interface StreamsAppOptions {
   /** Default 4. */
   readonly partitionsConsumedConcurrently?: number;
   /**
-   * Failed transactions in a row after which the app stops (state `failed`); before that, each
-   * failure drops the uncommitted work and re-reads from the last commit. Default 5.
+   * Exactly-once: a task whose transaction failed (fenced, broker away) starts again from its last
+   * committed offset, retrying with exponential backoff from `initialMs` (default 200) up to
+   * `maxMs` (default 10000) for as long as the app runs, as Kafka Streams does.
+   */
+  readonly transactionRetryBackoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /**
+   * @deprecated Ignored: a failed transaction no longer stops the app; the task retries with
+   * `transactionRetryBackoff` for as long as the app runs.
    */
   readonly maxTransactionRetries?: number;
   /**
@@ -73,23 +84,30 @@ export interface StreamsAppOptions {
   readonly consumer?: { readonly sessionTimeoutMs?: number; readonly heartbeatIntervalMs?: number; readonly rebalanceTimeoutMs?: number };
 }
 
+/** How long an exactly-once commit waits for a task's in-flight records before trying at the next interval. */
+const COMMIT_DRAIN_TIMEOUT_MS = 5_000;
 
 export class StreamsApp {
   private stateValue: AppState = 'created';
   private readonly logger: Logger;
   private readonly gate: InFlightGate;
+  /** At-least-once tasks; under exactly-once every task lives in its `ExactlyOnceTask`. */
   private readonly tasks = new Map<string, Task>();
+  private readonly exactlyOnceTasks = new Map<string, ExactlyOnceTask>();
   private readonly exactlyOnce: boolean;
   private readonly deadLetterTopic: string;
   private consumer: TransportConsumer | undefined;
   private producer: TransportProducer | undefined;
+  private admin: TransportAdmin | undefined;
   private output: RecordOutput | undefined;
   private errors: ErrorRouter | undefined;
   private commitTimer: NodeJS.Timeout | undefined;
   private failure: Error | undefined;
   private stopped: Promise<void> | undefined;
+  private stopRequested = false;
+  /** The step `start()` is awaiting; shutdown lets it settle before it tears down what exists. */
+  private pendingStep: Promise<unknown> | undefined;
   private readonly stateListeners = new Set<(state: AppState) => void>();
-  private recovering = false;
   private readonly commits: CommitCoordinator;
   private readonly instanceIdValue: string;
 
@@ -110,12 +128,9 @@ export class StreamsApp {
     this.commits = new CommitCoordinator({
       app: options.applicationId,
       logger: this.logger,
-      exactlyOnce: this.exactlyOnce,
       tasks: () => this.tasks.values(),
+      exactlyOnceTasks: () => this.exactlyOnceTasks.values(),
       consumer: () => this.consumer,
-      producer: () => this.producer,
-      output: () => this.output,
-      onTransactionFailed: (error) => void this.recover(error),
     });
   }
 
@@ -155,28 +170,46 @@ export class StreamsApp {
     for (const listener of this.stateListeners) listener(to);
   }
 
-  /** Creates internal topics, joins the group and starts processing; resolves once running. */
+  /**
+   * Creates internal topics, joins the group and starts processing; resolves once running. Rejects
+   * with code `SHUTDOWN` when `stop()` was called before it got there.
+   */
   async start(): Promise<void> {
     if (this.stateValue !== 'created') throw new ConfigError(`start() called in state ${this.stateValue}; an app starts once`);
     this.setState('starting');
     try {
-      await this.prepareTopics();
-      await this.openOutput();
+      await this.step(this.prepareTopics());
+      await this.step(this.openOutput());
       await this.startConsumer();
       this.startCommitTimer();
       this.setState('running');
     } catch (error) {
+      // stop() tears down what was created; it only waits for the step that was running.
+      if (this.stopRequested) throw stoppedDuringStart(error);
       this.failure = toError(error);
       await this.shutdown('failed');
       throw error;
     }
   }
 
+  /** Runs one step of `start()`; a stop requested meanwhile ends `start()` after the step. */
+  private async step<T>(work: Promise<T>): Promise<T> {
+    this.pendingStep = work;
+    let result: T;
+    try {
+      result = await work;
+    } finally {
+      this.pendingStep = undefined;
+    }
+    if (this.stopRequested) throw stoppedDuringStart(undefined);
+    return result;
+  }
+
   private startCommitTimer(): void {
     this.commitTimer = setInterval(() => void this.commit(), this.options.commitIntervalMs ?? (this.exactlyOnce ? 100 : 1000));
   }
 
-  /** Stops intake, lets in-flight records finish, commits and leaves the group. Safe to call twice. */
+  /** Stops intake, lets in-flight records finish, commits and leaves the group. Safe to call at any time, and twice. */
   stop(): Promise<void> {
     return this.shutdown('stopped');
   }
@@ -230,19 +263,29 @@ export class StreamsApp {
     }
   }
 
+  /**
+   * At-least-once: one shared batching producer. Exactly-once: producers belong to tasks (see
+   * `ExactlyOnceTask`); the app only keeps an admin client to read committed offsets.
+   */
   private async openOutput(): Promise<void> {
     const { transport, applicationId } = this.options;
-    const { instanceId } = this;
-    this.producer = transport.producer(
-      this.exactlyOnce ? { clientId: `${applicationId}-${instanceId}`, transactionalId: `${applicationId}-${instanceId}` } : { clientId: `${applicationId}-${instanceId}` },
-    );
+    if (this.exactlyOnce) {
+      this.admin = transport.admin();
+      await this.admin.connect();
+      return;
+    }
+    this.producer = transport.producer({ clientId: `${applicationId}-${this.instanceId}` });
     await this.producer.connect();
-    this.output = this.exactlyOnce ? new TransactionalOutput() : new BatchingOutput(this.producer, applicationId, this.logger, this.options.producerBatch);
-    this.errors = new ErrorRouter({
-      app: applicationId,
+    this.output = new BatchingOutput(this.producer, applicationId, this.logger, this.options.producerBatch);
+    this.errors = this.errorRouter(this.output);
+  }
+
+  private errorRouter(output: RecordOutput): ErrorRouter {
+    return new ErrorRouter({
+      app: this.options.applicationId,
       policies: this.options.errorPolicy ?? {},
       deadLetterTopic: this.deadLetterTopic,
-      output: this.output,
+      output,
       logger: this.logger,
       now: () => (this.options.scheduler ?? asyncScheduler).now(),
       secrets: this.options.secrets ?? [],
@@ -254,52 +297,93 @@ export class StreamsApp {
     const { transport, applicationId } = this.options;
     const consumer = transport.consumer({ groupId: applicationId, clientId: `${applicationId}-consumer`, ...this.options.consumer });
     this.consumer = consumer;
-    await consumer.connect();
+    await this.step(consumer.connect());
     const topics = this.topology.sources().map((source) => this.topicName(source));
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({
-      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
-      eachBatch: (batch, context) => this.onBatch(batch, context),
-      onAssigned: (partitions) => {
-        publish({ type: 'rebalance', app: applicationId, change: 'assigned', partitions });
-        this.logger.info({ partitions }, 'partitions assigned');
-      },
-      onRevoked: (partitions) => this.onRevoked(partitions),
-    });
+    await this.step(consumer.subscribe({ topics, fromBeginning: true }));
+    await this.step(
+      consumer.run({
+        partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+        eachBatch: (batch, context) => (this.exactlyOnce ? this.onBatchExactlyOnce(batch, context) : this.onBatch(batch, context)),
+        onAssigned: (partitions) => this.onAssigned(consumer, partitions),
+        onRevoked: (partitions) => this.onRevoked(partitions),
+      }),
+    );
   }
 
-  private taskFor(topic: string, partition: number): Task {
-    const key = tpKey({ topic, partition });
-    const existing = this.tasks.get(key);
-    if (existing && !existing.isClosed) return existing;
+  private newTask(topic: string, partition: number, output: RecordOutput, errors: ErrorRouter, onFreed?: () => void): Task {
     const source = this.topology.sources().find((s) => this.topicName(s) === topic);
     if (!source) throw new StreamsError(`no source reads topic ${topic}`, { code: 'TOPOLOGY_INVALID' });
-    const task = new Task(
+    return new Task(
       {
         app: this.options.applicationId,
         topology: this.topology,
-        output: this.output as RecordOutput,
-        errors: this.errors as ErrorRouter,
+        output,
+        errors,
         scheduler: this.options.scheduler ?? asyncScheduler,
         topicName: (node) => this.topicName(node),
-        progressListener: { onFreed: (count) => this.gate.remove(count) },
+        // A record leaving the window frees its in-flight slot (under exactly-once, once its outputs
+        // are acknowledged into the open transaction).
+        progressListener: {
+          onFreed: (count) => {
+            this.gate.remove(count);
+            onFreed?.();
+          },
+        },
         transactional: this.exactlyOnce,
       },
       source.name,
       topic,
       partition,
     );
+  }
+
+  private taskFor(topic: string, partition: number): Task {
+    const key = tpKey({ topic, partition });
+    const existing = this.tasks.get(key);
+    if (existing && !existing.isClosed) return existing;
+    const task = this.newTask(topic, partition, this.output as RecordOutput, this.errors as ErrorRouter);
     this.tasks.set(key, task);
     return task;
   }
 
-  /** Whether new input may be taken in: the app is (starting to be) running and not recovering. */
+  /** Whether new input may be taken in: the app is (starting to be) running. */
   private accepting(): boolean {
-    return (this.stateValue === 'running' || this.stateValue === 'starting') && !this.recovering;
+    return this.stateValue === 'running' || this.stateValue === 'starting';
   }
 
   private running(context: BatchContext): boolean {
     return context.isRunning() && this.accepting();
+  }
+
+  private onAssigned(consumer: TransportConsumer, partitions: readonly TopicPartition[]): void {
+    publish({ type: 'rebalance', app: this.options.applicationId, change: 'assigned', partitions });
+    this.logger.info({ partitions }, 'partitions assigned');
+    if (!this.exactlyOnce || this.stopRequested) return;
+    for (const tp of partitions) {
+      const key = tpKey(tp);
+      if (this.exactlyOnceTasks.has(key)) continue;
+      const task = new ExactlyOnceTask({
+        app: this.options.applicationId,
+        partition: tp,
+        transport: this.options.transport,
+        consumer,
+        logger: this.logger,
+        clientId: `${this.options.applicationId}-${this.instanceId}`,
+        ...(this.options.producerBatch === undefined ? {} : { producerBatch: this.options.producerBatch }),
+        ...(this.options.transactionRetryBackoff === undefined ? {} : { backoff: this.options.transactionRetryBackoff }),
+        committedOffset: () => this.committedOffset(tp),
+        createTask: (output, onFreed) => this.newTask(tp.topic, tp.partition, output, this.errorRouter(output), onFreed),
+        drainTimeoutMs: COMMIT_DRAIN_TIMEOUT_MS,
+      });
+      this.exactlyOnceTasks.set(key, task);
+      task.start();
+    }
+  }
+
+  private async committedOffset(tp: TopicPartition): Promise<number | undefined> {
+    const admin = this.admin;
+    if (admin === undefined) throw new StreamsError('the app is stopping', { code: 'SHUTDOWN' });
+    return (await admin.committedOffsets(this.options.applicationId, tp.topic)).get(tp.partition);
   }
 
   private async onBatch(batch: ConsumedBatch, context: BatchContext): Promise<void> {
@@ -309,13 +393,10 @@ export class StreamsApp {
     let sinceHeartbeat = 0;
     for (const record of batch.records) {
       while (this.gate.isFull) {
-        publish({ type: 'in-flight', app: this.options.applicationId, inFlight: this.gate.inFlight, paused: true });
-        // Steps that hold records (a buffer, a filter's drops) let go of them, or nothing would move.
-        for (const open of this.tasks.values()) open.flush();
-        await this.gate.waitForRoom(1_000);
-        await context.heartbeat();
+        await this.waitForRoom(context);
         if (!this.running(context) || task.isClosed) return;
       }
+      // Checked again with no await before `process`: batches of other partitions run concurrently.
       if (!this.running(context) || task.isClosed) return;
       // A batch delivered again (after a failed heartbeat) holds records this task already took.
       if (!task.accepts(record)) continue;
@@ -326,16 +407,97 @@ export class StreamsApp {
         await context.heartbeat();
       }
     }
+    this.publishLag(batch);
+  }
+
+  /**
+   * Exactly-once intake: only the open task of the partition takes records, only from its committed
+   * offset on, and not while a commit holds intake. A batch that arrives while the task is being
+   * (re)opened is left alone: the opening ends with a seek to the committed offset.
+   */
+  private async onBatchExactlyOnce(batch: ConsumedBatch, context: BatchContext): Promise<void> {
+    const owner = this.exactlyOnceTasks.get(tpKey(batch));
+    if (owner === undefined || !this.accepting()) return;
+    await owner.track(async () => {
+      const task = owner.current;
+      if (task === undefined) return;
+      publish({ type: 'records.in', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, count: batch.records.length });
+      let sinceHeartbeat = 0;
+      for (const record of batch.records) {
+        for (;;) {
+          const hold = owner.intakeOpen();
+          if (hold === undefined && !this.gate.isFull) break;
+          if (hold === undefined) await this.waitForRoom(context);
+          else {
+            await waitAtMost(hold, 1_000);
+            await context.heartbeat();
+          }
+          if (!this.running(context) || task.isClosed) return;
+        }
+        // No await between the checks above and `process`: neither another partition's batch nor
+        // a commit can run in between.
+        if (!this.running(context) || task.isClosed) return;
+        if (!owner.accepts(task, record)) continue;
+        this.gate.add();
+        task.process(record);
+        if (++sinceHeartbeat >= 100) {
+          sinceHeartbeat = 0;
+          await context.heartbeat();
+        }
+      }
+      this.publishLag(batch);
+    });
+  }
+
+  /** Waits a while for room under the in-flight bound, heartbeating; the caller checks again. */
+  private async waitForRoom(context: BatchContext): Promise<void> {
+    publish({ type: 'in-flight', app: this.options.applicationId, inFlight: this.gate.inFlight, paused: true });
+    // Steps that hold records (a buffer, a filter's drops) let go of them, or nothing would move.
+    for (const open of this.tasks.values()) open.flush();
+    for (const owner of this.exactlyOnceTasks.values()) owner.current?.flush();
+    await this.gate.waitForRoom(1_000);
+    await context.heartbeat();
+  }
+
+  private publishLag(batch: ConsumedBatch): void {
     const last = batch.records[batch.records.length - 1];
     if (last) publish({ type: 'lag', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, lag: Math.max(0, batch.highWatermark - last.offset - 1) });
   }
 
-  /** Commits what is done for these partitions, then stops their tasks. */
+  /**
+   * Gives partitions up. At-least-once: every output written so far is acknowledged first (an
+   * output landing after the next owner's would reorder the key), then what is done is committed
+   * and the tasks stop; their later outputs are dropped. Exactly-once: each task commits its
+   * transaction and closes its producer.
+   */
   private async onRevoked(partitions: readonly TopicPartition[]): Promise<void> {
     publish({ type: 'rebalance', app: this.options.applicationId, change: 'revoked', partitions });
     this.logger.info({ partitions }, 'partitions revoked');
-    await this.commit();
+    // Bounded like the consumer's wait before it rejoins: past it, the group moves on anyway.
+    const bound = this.revokeBoundMs();
+    if (this.exactlyOnce) {
+      const closing = partitions.map((tp) => {
+        const task = this.exactlyOnceTasks.get(tpKey(tp));
+        this.exactlyOnceTasks.delete(tpKey(tp));
+        return task?.close({ commit: true });
+      });
+      // A close that outlasts the bound goes on in the background; the next owner's fence keeps
+      // anything it still does from committing.
+      await waitAtMost(Promise.all(closing), bound);
+      return;
+    }
+    let flushed = false;
+    if (this.output) await waitAtMost(this.output.flush().then(() => (flushed = true)), bound);
+    // Outputs not acknowledged by now are dropped with their closed tasks (at-least-once: read again).
+    if (!flushed && this.output) this.logger.warn({ partitions }, 'outputs of revoked partitions not acknowledged in time; dropping them');
+    await waitAtMost(this.commit(), bound);
     for (const { topic, partition } of partitions) this.closeTask(tpKey({ topic, partition }));
+  }
+
+  /** How long the Kafka consumer waits for a revoke before it rejoins: min(session, rebalance) - heartbeat. */
+  private revokeBoundMs(): number {
+    const { sessionTimeoutMs = 30_000, rebalanceTimeoutMs = 60_000, heartbeatIntervalMs = 3_000 } = this.options.consumer ?? {};
+    return Math.max(1_000, Math.min(sessionTimeoutMs, rebalanceTimeoutMs) - heartbeatIntervalMs);
   }
 
   private closeTask(key: string): void {
@@ -346,41 +508,9 @@ export class StreamsApp {
     this.commits.forget(key);
   }
 
-  /** Commits every open task's progress; one commit runs at a time. */
+  /** Commits every open task's progress (exactly-once: each task its own transaction). */
   commit(): Promise<void> {
     return this.commits.commit();
-  }
-
-  /**
-   * After a failed transaction: drops everything since the last commit, then reads again from the
-   * committed offsets with a new consumer and a new transactional producer (which also fences any
-   * zombie with the same id), backing off between attempts.
-   */
-  private async recover(error: StreamsError): Promise<void> {
-    if (this.recovering || this.stateValue !== 'running') return;
-    const attempt = this.commits.failedTransactions;
-    publish({ type: 'error', app: this.options.applicationId, error });
-    if (attempt > (this.options.maxTransactionRetries ?? 5)) {
-      await this.fail(error);
-      return;
-    }
-    this.recovering = true;
-    this.logger.warn({ err: error, attempt }, 'transaction failed; re-reading from the last committed offsets');
-    if (this.commitTimer) clearInterval(this.commitTimer);
-    for (const key of [...this.tasks.keys()]) this.closeTask(key);
-    (this.output as TransactionalOutput).discard();
-    try {
-      await this.consumer?.disconnect();
-      await this.producer?.disconnect().catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 200 * 2 ** (attempt - 1))));
-      await this.openOutput();
-      this.recovering = false;
-      await this.startConsumer();
-      this.startCommitTimer();
-    } catch (recoveryError) {
-      this.recovering = false;
-      await this.fail(new StreamsError(`recovering from a failed transaction failed: ${toError(recoveryError).message}`, { code: 'TRANSACTION_FAILED', cause: recoveryError }));
-    }
   }
 
   private async fail(error: Error): Promise<void> {
@@ -401,11 +531,14 @@ export class StreamsApp {
    * gone cannot make SIGTERM hang; what could not finish stays uncommitted and is read again.
    */
   private async runShutdown(final: 'stopped' | 'failed'): Promise<void> {
+    this.stopRequested = true;
     const wasRunning = this.stateValue === 'running';
     this.setState('stopping');
     if (this.commitTimer) clearInterval(this.commitTimer);
     const deadline = Date.now() + (this.options.shutdownTimeoutMs ?? 30_000);
     const remaining = () => Math.max(1_000, deadline - Date.now());
+    // start() may be in the middle of a step; what that step creates is torn down below.
+    if (this.pendingStep) await waitAtMost(this.pendingStep, remaining());
     const consumer = this.consumer;
     if (consumer) consumer.pause(consumer.assignment());
     if (wasRunning && final === 'stopped') {
@@ -415,8 +548,7 @@ export class StreamsApp {
       if (!drained) this.logger.warn({ inFlight: this.gate.inFlight }, 'shutdown timeout: leaving in-flight records uncommitted');
     }
     if (this.output) await waitAtMost(this.output.flush(), remaining());
-    // A failed transaction left nothing it may commit; everything else commits what is done.
-    if (!(this.failure instanceof StreamsError && this.failure.code === 'TRANSACTION_FAILED')) await waitAtMost(this.commit(), remaining());
+    await waitAtMost(this.commit(), remaining());
     for (const key of [...this.tasks.keys()]) this.closeTask(key);
     if (consumer) {
       await waitAtMost(
@@ -424,6 +556,10 @@ export class StreamsApp {
         remaining(),
       );
     }
+    // Tasks the consumer did not revoke (it never ran, or its disconnect timed out).
+    const left = [...this.exactlyOnceTasks.values()];
+    this.exactlyOnceTasks.clear();
+    await waitAtMost(Promise.all(left.map((task) => task.close({ commit: false }))), remaining());
     if (this.output) await waitAtMost(this.output.close(), remaining());
     if (this.producer) {
       await waitAtMost(
@@ -431,6 +567,13 @@ export class StreamsApp {
         remaining(),
       );
     }
+    const admin = this.admin;
+    this.admin = undefined;
+    if (admin) await waitAtMost(admin.disconnect().catch(() => undefined), remaining());
     this.setState(final);
   }
+}
+
+function stoppedDuringStart(cause: unknown): StreamsError {
+  return new StreamsError('stop() was called while the app was starting', { code: 'SHUTDOWN', cause });
 }

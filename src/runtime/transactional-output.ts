@@ -1,58 +1,155 @@
 /**
- * Exactly-once output: records wait here until a commit puts them into the same Kafka transaction
- * as the input offsets they were derived from. A record is acknowledged (its lineage released) as
- * soon as it is buffered, which lets its input offsets become committable; the commit then takes
- * exactly the records whose inputs all lie below the offsets it commits, so a transaction never
- * holds an output without its input offset, nor an offset without its outputs.
+ * Exactly-once output of one task: records go into the task's open Kafka transaction as they come,
+ * gathered into batches (one `send` per batch, never one awaited send per record). A record's
+ * lineage is released only once its send was acknowledged, so the in-flight bound holds under
+ * exactly-once as it does under at-least-once, and nothing waits in memory for a commit.
+ *
+ * The transaction commits (with the task's input offset) when the task says so: the caller makes
+ * sure that every output of the inputs below that offset was written and that no output of a later
+ * input was (see `ExactlyOnceTask.commit`).
+ *
+ * Any failure (a send refused, the producer fenced by a newer owner of the task) ends this output:
+ * `onFailed` is told once, the open transaction can only be aborted, and later writes are dropped.
+ * The task is closed by then, so dropping loses nothing: its inputs are read again from the last
+ * committed offset.
  */
-import type { OutgoingRecord } from '../transport/transport.ts';
-import { releaseLineage, type Lineage, type Origin } from './lineage.ts';
+import { StreamsError, toError } from '../errors/streams-error.ts';
+import type { OutgoingRecord, TopicPartitionOffset, TransportProducer, TransportTransaction } from '../transport/transport.ts';
+import type { BatchingOptions } from './batching-output.ts';
+import { publish } from './instrumentation.ts';
+import { releaseLineage, type Lineage } from './lineage.ts';
 import type { RecordOutput } from './record-output.ts';
 
-interface Buffered {
+interface Pending {
   readonly record: OutgoingRecord;
-  readonly origins: readonly Origin[];
+  readonly lineage: Lineage;
+}
+
+export interface TransactionalOutputOptions extends BatchingOptions {
+  readonly app: string;
+  readonly groupId: string;
+  /** Called once, synchronously, when a send or the transaction failed. */
+  readonly onFailed: (error: StreamsError) => void;
 }
 
 export class TransactionalOutput implements RecordOutput {
-  private buffered: Buffered[] = [];
+  private waiting: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private sending: Promise<void> = Promise.resolve();
+  private transaction: Promise<TransportTransaction> | undefined;
+  private failure: StreamsError | undefined;
+  private closed = false;
+  private readonly maxRecords: number;
+  private readonly lingerMs: number;
+
+  constructor(
+    private readonly producer: TransportProducer,
+    private readonly options: TransactionalOutputOptions,
+  ) {
+    this.maxRecords = options.maxRecords ?? 500;
+    this.lingerMs = options.lingerMs ?? 5;
+  }
+
+  /** The error that ended this output, if one did. */
+  get error(): StreamsError | undefined {
+    return this.failure;
+  }
 
   write(record: OutgoingRecord, lineage: Lineage, _onError: (error: Error) => void): void {
-    // Failures surface when the transaction commits; the whole transaction is then retried from the
-    // last committed offsets, so there is no per-record error path here.
-    this.buffered.push({ record, origins: [...lineage] });
-    releaseLineage(lineage);
+    // A failed or closed output belongs to a closed task: its inputs are read again, the record
+    // is dropped. Failures never go to the production error policy: the transaction is retried.
+    if (this.failure !== undefined || this.closed) {
+      releaseLineage(lineage);
+      return;
+    }
+    this.waiting.push({ record, lineage });
+    if (this.waiting.length >= this.maxRecords) this.schedule(0);
+    else if (this.timer === undefined) this.schedule(this.lingerMs);
+  }
+
+  private schedule(delay: number): void {
+    if (this.timer !== undefined && delay > 0) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, delay);
+  }
+
+  /** Sends what is waiting; resolves once every send so far was acknowledged or failed. */
+  flush(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const batch = this.waiting;
+    this.waiting = [];
+    if (batch.length > 0) this.sending = this.sending.then(() => this.send(batch));
+    return this.sending;
+  }
+
+  private async send(batch: Pending[]): Promise<void> {
+    if (this.failure === undefined && !this.closed) {
+      try {
+        const transaction = await this.open();
+        await transaction.send(batch.map((pending) => pending.record));
+        publish({ type: 'records.written', app: this.options.app, count: batch.length });
+      } catch (error) {
+        this.fail(error);
+      }
+    }
+    // Acknowledged, or dropped with the failed task (see the class comment).
+    for (const pending of batch) releaseLineage(pending.lineage);
+  }
+
+  private open(): Promise<TransportTransaction> {
+    this.transaction ??= this.producer.transaction();
+    return this.transaction;
   }
 
   /**
-   * Removes and returns the records whose every input offset is below `committable` of its
-   * partition (as returned for the offsets about to be committed). Records of partitions that
-   * were closed are dropped: their inputs will be read again by whoever owns them now.
+   * Commits the open transaction together with `offset` (opening one if nothing was written since
+   * the last commit). Rejects, after telling `onFailed`, when the transaction could not commit.
    */
-  takeCommittable(committable: (origin: Origin) => boolean): OutgoingRecord[] {
-    const ready: OutgoingRecord[] = [];
-    const keep: Buffered[] = [];
-    for (const entry of this.buffered) {
-      if (entry.origins.some((origin) => origin.progress.isClosed)) continue;
-      if (entry.origins.every(committable)) ready.push(entry.record);
-      else keep.push(entry);
+  async commit(offset: TopicPartitionOffset): Promise<void> {
+    await this.flush();
+    if (this.failure !== undefined) throw this.failure;
+    if (this.closed) throw new StreamsError('transactional output closed before its commit', { code: 'TRANSACTION_FAILED', retriable: true });
+    try {
+      const transaction = await this.open();
+      await transaction.sendOffsets({ groupId: this.options.groupId, offsets: [offset] });
+      await transaction.commit();
+      this.transaction = undefined;
+    } catch (error) {
+      this.fail(error);
+      throw this.failure ?? toError(error);
     }
-    this.buffered = keep;
-    return ready;
   }
 
-  /** Forgets everything buffered (after an aborted transaction). */
-  discard(): void {
-    this.buffered = [];
+  /** Aborts the open transaction, if any; its records are gone. Never rejects. */
+  async abort(): Promise<void> {
+    const transaction = this.transaction;
+    this.transaction = undefined;
+    if (transaction === undefined) return;
+    try {
+      await (await transaction).abort();
+    } catch {
+      // A fenced or disconnected producer cannot abort; the next owner's initialisation does.
+    }
   }
 
-  get size(): number {
-    return this.buffered.length;
+  private fail(error: unknown): void {
+    if (this.failure !== undefined) return;
+    this.failure =
+      error instanceof StreamsError && error.code === 'TRANSACTION_FAILED'
+        ? error
+        : new StreamsError(`transaction failed: ${toError(error).message}`, { code: 'TRANSACTION_FAILED', cause: error, retriable: true });
+    this.options.onFailed(this.failure);
   }
 
-  async flush(): Promise<void> {}
-
+  /** Drops what waits; later writes are dropped too. Does not abort (see `abort`). */
   async close(): Promise<void> {
-    this.buffered = [];
+    this.closed = true;
+    await this.flush();
   }
 }

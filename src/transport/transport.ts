@@ -116,6 +116,12 @@ export interface TransportConsumer {
   /** Stops fetching these partitions until `resume`; a batch being handled is not interrupted. */
   pause(partitions: readonly TopicPartition[]): void;
   resume(partitions: readonly TopicPartition[]): void;
+  /**
+   * Makes the next batch of this owned partition start at `offset` (the next offset to read). A
+   * batch fetched before the seek is not delivered afterwards, or reports `isRunning()` false.
+   * Ignored for a partition this member does not own.
+   */
+  seek(partition: TopicPartition, offset: number): void;
   /** Partitions currently assigned to this member. */
   assignment(): readonly TopicPartition[];
   /** Stops fetching and waits for the batches being handled to settle; leaves the group. */

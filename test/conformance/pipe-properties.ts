@@ -120,6 +120,7 @@ function observed(transport: Transport, log: { seq: number; commits: Array<{ seq
         run: (run) => real.run(run),
         pause: (partitions) => real.pause(partitions),
         resume: (partitions) => real.resume(partitions),
+        seek: (partition, offset) => real.seek(partition, offset),
         assignment: () => real.assignment(),
         disconnect: () => real.disconnect(),
         commit: async (offsets) => {

@@ -205,6 +205,12 @@ export class KafkaConsumer implements TransportConsumer {
     this.tryKafka(() => this.consumer.resume(groupByTopic(partitions)));
   }
 
+  /** kafkajs applies the seek before its next fetch; a batch fetched before it reports itself stale. */
+  seek(tp: TopicPartition, offset: number): void {
+    if (!this.ownership.owns(tp)) return;
+    this.tryKafka(() => this.consumer.seek({ topic: tp.topic, partition: tp.partition, offset: String(offset) }));
+  }
+
   /** Owned partitions, including ones whose `onRevoked` is still running. */
   assignment(): readonly TopicPartition[] {
     return this.ownership.assignment();

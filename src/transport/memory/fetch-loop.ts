@@ -30,6 +30,8 @@ interface PartitionFetch {
   revoking: boolean;
   failures: number;
   retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Set by `seek` while a batch is in flight; becomes the position when that batch settles. */
+  seekTo?: number | undefined;
 }
 
 /**
@@ -57,6 +59,15 @@ export class FetchLoop {
   /** Starts fetching a newly assigned partition at `position`. */
   add(tp: TopicPartition, position: number): void {
     this.partitions.set(tpKey(tp), { tp, position, inFlight: undefined, revoking: false, failures: 0, retryTimer: undefined });
+    this.schedule();
+  }
+
+  /** The next batch of `tp` starts at `offset`; a batch in flight stops running and does not move the position. */
+  seek(tp: TopicPartition, offset: number): void {
+    const state = this.partitions.get(tpKey(tp));
+    if (state === undefined) return;
+    if (state.inFlight === undefined) state.position = offset;
+    else state.seekTo = offset;
     this.schedule();
   }
 
@@ -133,7 +144,8 @@ export class FetchLoop {
     const batch: ConsumedBatch = { topic: state.tp.topic, partition: state.tp.partition, records: fetched.records, highWatermark: fetched.highWatermark };
     const context: BatchContext = {
       heartbeat: this.options.heartbeat,
-      isRunning: () => !this.stopped && !state.revoking && this.options.inGroup() && this.partitions.get(tpKey(state.tp)) === state,
+      isRunning: () =>
+        !this.stopped && !state.revoking && state.seekTo === undefined && this.options.inGroup() && this.partitions.get(tpKey(state.tp)) === state,
     };
     const nextOffset = fetched.nextOffset;
     // Deferred one tick so `inFlight` is set before the handler can settle, even synchronously.
@@ -158,6 +170,12 @@ export class FetchLoop {
         }, delay);
       }
     } finally {
+      if (state.seekTo !== undefined) {
+        state.position = state.seekTo;
+        state.seekTo = undefined;
+        clearTimeout(state.retryTimer);
+        state.retryTimer = undefined;
+      }
       state.inFlight = undefined;
       this.options.onBatchEnd();
       this.schedule();

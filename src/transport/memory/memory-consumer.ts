@@ -148,6 +148,10 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
     this.loop?.schedule();
   }
 
+  seek(tp: TopicPartition, offset: number): void {
+    this.loop?.seek(tp, offset);
+  }
+
   assignment(): readonly TopicPartition[] {
     return [...this.group.assignment(this.memberId)];
   }

@@ -37,7 +37,8 @@ describe('exactly-once after a failed transaction', () => {
 
       // A second producer with the app's transactional id fences the app's producer, so its next
       // transaction fails, as after a network partition or a zombie instance.
-      const intruder = transport.producer({ transactionalId: `${applicationId}-only` });
+      // Each task has its own transactional id `<applicationId>-<topic>-<partition>`.
+      const intruder = transport.producer({ transactionalId: `${applicationId}-${input}-0` });
       await intruder.connect();
       await (await intruder.transaction()).abort();
 
