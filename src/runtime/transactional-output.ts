@@ -23,6 +23,13 @@ import type { RecordOutput } from './record-output.ts';
 interface Pending {
   readonly record: OutgoingRecord;
   readonly lineage: Lineage;
+  readonly onError: (error: Error) => void;
+}
+
+/** A record too large for the broker or the request: refused before it joined the transaction. */
+function tooLarge(error: unknown): boolean {
+  const e = toError(error);
+  return (e instanceof StreamsError && e.code === 'RECORD_TOO_LARGE') || /RECORD_TOO_LARGE|MESSAGE_TOO_LARGE/.test(e.message);
 }
 
 export interface TransactionalOutputOptions extends BatchingOptions {
@@ -55,14 +62,15 @@ export class TransactionalOutput implements RecordOutput {
     return this.failure;
   }
 
-  write(record: OutgoingRecord, lineage: Lineage, _onError: (error: Error) => void): void {
+  write(record: OutgoingRecord, lineage: Lineage, onError: (error: Error) => void): void {
     // A failed or closed output belongs to a closed task: its inputs are read again, the record
-    // is dropped. Failures never go to the production error policy: the transaction is retried.
+    // is dropped. Failures of the transaction never go to the production error policy (the
+    // transaction is retried); only a record too large to write does (see `send`).
     if (this.failure !== undefined || this.closed) {
       releaseLineage(lineage);
       return;
     }
-    this.waiting.push({ record, lineage });
+    this.waiting.push({ record, lineage, onError });
     if (this.waiting.length >= this.maxRecords) this.schedule(0);
     else if (this.timer === undefined) this.schedule(this.lingerMs);
   }
@@ -95,6 +103,18 @@ export class TransactionalOutput implements RecordOutput {
         await transaction.send(batch.map((pending) => pending.record));
         publish({ type: 'records.written', app: this.options.app, count: batch.length });
       } catch (error) {
+        if (tooLarge(error)) {
+          // A record too large to write would fail every retry of the transaction: find it, and
+          // hand it (alone) to the production error policy, which dead-letters it into this same
+          // transaction; the others go out.
+          if (batch.length > 1) {
+            for (const pending of batch) await this.send([pending]);
+            return;
+          }
+          const [pending] = batch as [Pending];
+          pending.onError(toError(error));
+          return;
+        }
         this.fail(error);
       }
     }

@@ -264,5 +264,34 @@ export function defineRuntimeConformance(label: string, setup: () => RuntimeConf
       expect(new Set(ids).size).toBe(2 * total);
       expect(ids).toHaveLength(2 * total);
     });
+
+    for (const guarantee of ['at-least-once', 'exactly-once'] as const) {
+      it(`${guarantee}: an output too large for its topic is dead-lettered, and the other outputs go out once`, async () => {
+        const { transport } = await setup();
+        const total = 40;
+        const { input, output } = await seedTopics(transport, { partitions: 2, count: total, key: (i) => `k${i}`, value: (i) => ({ id: i }) });
+        const app = await startApp(
+          transport,
+          (builder) =>
+            builder
+              .stream<string, { id: number }>(input)
+              // Record 7 becomes 1.5 MB, above the output topic's default max.message.bytes (1 MB).
+              .mapValues((v) => (v.id === 7 ? { ...v, padding: 'x'.repeat(1_500_000) } : v))
+              .to(output),
+          { processingGuarantee: guarantee },
+        );
+        const committed = await waitForCommitted(transport, app.applicationId, input, 60_000);
+        expect([...committed.values()].reduce((a, b) => a + b, 0)).toBe(total);
+        const [dead] = await consumeCount(transport, `${app.applicationId}-dlq`, 1);
+        const headers = readDeadLetterHeaders(dead?.headers ?? {});
+        expect(headers.errorStage).toBe('production');
+        expect(headers.errorMessage).toMatch(/needs about \d+ bytes in a Produce request, above the limit/);
+        expect(JSON.parse(dead?.value?.toString() ?? '{}')).toEqual({ id: 7 });
+        const ids = (await consumeCount(transport, output, total - 1)).map(idOf);
+        expect(new Set(ids).size).toBe(total - 1);
+        expect(ids).not.toContain(7);
+        expect(app.state).toBe('running');
+      });
+    }
   });
 }
