@@ -16,6 +16,7 @@ import { hostname } from 'node:os';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ConfigError, StreamsError, toError } from '../errors/streams-error.ts';
 import { Topology } from '../topology/topology.ts';
+import { assertRuntimeSupports } from './supported-nodes.ts';
 import type {
   BatchContext,
   ConsumedBatch,
@@ -158,6 +159,7 @@ export class StreamsApp {
   /** Creates internal topics, joins the group and starts processing; resolves once running. */
   async start(): Promise<void> {
     if (this.stateValue !== 'created') throw new ConfigError(`start() called in state ${this.stateValue}; an app starts once`);
+    assertRuntimeSupports(this.topology);
     this.setState('starting');
     try {
       await this.prepareTopics();

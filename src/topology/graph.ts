@@ -1,13 +1,50 @@
 /**
  * The topology graph: plain nodes with names, parents and what they do. The DSL builds it; the
- * runtime compiles one pipeline per input partition from it; `describe()` prints it.
+ * runtime compiles one pipeline per task from it; `describe()` prints it.
  *
  * A processor node carries a factory that builds its RxJS operator for one task, so the graph stays
  * free of I/O and the same topology can run many tasks side by side.
+ *
+ * ## Contract for the runtime: tables, joins and aggregations
+ *
+ * Edges (`parents`) carry records. A node that holds a table (`table`, `aggregate`) sends each
+ * change of it to its children as a record: the key, the new value, or `null` when the key was
+ * deleted (a `toStream` child, a plain identity processor, turns those into a stream). A `join`
+ * node reads a table through its store and is not a child of the table: a table update never
+ * triggers a join output, as in Kafka Streams' stream-table joins.
+ *
+ * - `table` (`builder.table`): restore `store` from the source topic up to its high watermark
+ *   before any stream joined with it starts; then, per consumed record, put (or delete on a `null`
+ *   value) and forward the change. Its changelog is the source topic itself (`store.changelog`
+ *   names it, `internal: false`), so nothing is written back.
+ * - `globalTable` (`builder.globalTable`): the same, but every instance reads every partition of
+ *   the topic; it belongs to no task and is shown in its own sub-topology with `global: true`.
+ * - `join`: for each record from its parent, `lookupKey(record)` gives the table key; a `null` or
+ *   `undefined` lookup key is dropped by an inner join and joined with `null` by a left join (as
+ *   Kafka Streams does since KIP-962). Otherwise read the table's store: an inner join drops a
+ *   record the table has no value for; a left join calls `joiner(record, null)`. The output is the
+ *   input record with the joiner's value (`record.withValue`), same key and timestamp.
+ * - `aggregate`: state lives in `store` (a windowed store when `window` is set, keyed by key and
+ *   window start), which the runtime backs with the compacted changelog
+ *   `<applicationId>-<store.name>-changelog` (`store.changelog.internal: true`: `Topology.topicName`
+ *   gives the full name). Records with a `null` key or value are dropped, as in Kafka Streams. Per
+ *   record: `update(previous, record)` gives the new aggregate (`previous` is `undefined` for a key,
+ *   or a window, seen first). With a `window`, a record updates every window `windowsFor()` gives
+ *   that `isClosed()` does not call closed at the task's stream time; a record all of whose windows
+ *   are closed is dropped and counted as late. `emit: 'onWindowUpdate'` forwards each change;
+ *   `'onWindowClose'` forwards one final result per window when it closes. Windowed results are
+ *   keyed by `Windowed<K>` (`{ key, window: { start, end } }`).
+ *
+ * Tasks: `Topology.subtopologies()` groups nodes into sub-topologies (a join links the stream and
+ * the table side); `planTasks()` turns partition counts into tasks, one per sub-topology and
+ * partition, each reading partition N of every source topic of its sub-topology, after checking
+ * that co-partitioned topics (`Topology.copartitionGroups()`) have the same partition count.
  */
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import type { ErrorStage } from '../errors/dead-letter.ts';
 import type { StreamRecord } from '../runtime/stream-record.ts';
+import type { MaterializeOptions } from '../state/materialize.ts';
+import type { WindowSpec } from './windows.ts';
 
 /** Records as the wiring sees them: types are checked by the DSL, not here. */
 export type AnyRecord = StreamRecord<unknown, unknown>;
@@ -99,4 +136,79 @@ export interface DeadLetterSinkNode extends NodeBase {
 }
 
 export type SinkNode = TopicSinkNode | ForEachSinkNode | DeadLetterSinkNode;
-export type TopologyNode = SourceNode | ProcessorNode | RouterNode | SinkNode;
+
+/** The layers of a store, as `materialize()` takes them (name and serdes come from the node). */
+export type StoreLayers = Omit<MaterializeOptions<unknown, unknown>, 'name' | 'keySerde' | 'valueSerde'>;
+
+/**
+ * A state store a node owns. Build it with
+ * `materialize({ name, keySerde: topology.serde(node, 'keySerde'), valueSerde: topology.serde(node, 'valueSerde'), ...layers })`.
+ */
+export interface StoreSpec {
+  /** Unique in the topology; letters, digits, '.', '_' and '-' (it names the changelog topic). */
+  readonly name: string;
+  readonly layers: StoreLayers;
+  /**
+   * The topic the store is restored from. `internal: false`: the table's own (compacted) source
+   * topic, never written by the runtime. `internal: true`: `<store>-changelog`, prefixed with the
+   * application id at run time, created compacted and written with every change.
+   */
+  readonly changelog: { readonly topic: string; readonly internal: boolean };
+}
+
+/** `builder.table()`: latest value per key of a topic; a `null` value deletes. */
+export interface TableSourceNode extends NodeBase {
+  readonly kind: 'table';
+  readonly topic: string;
+  readonly internal: false;
+  readonly keySerde: SerdeSpec | undefined;
+  readonly valueSerde: SerdeSpec | undefined;
+  readonly store: StoreSpec;
+}
+
+/** `builder.globalTable()`: like a table, fully replicated on every instance; no task reads it. */
+export interface GlobalTableNode extends NodeBase {
+  readonly kind: 'globalTable';
+  readonly topic: string;
+  readonly internal: false;
+  readonly keySerde: SerdeSpec | undefined;
+  readonly valueSerde: SerdeSpec | undefined;
+  readonly store: StoreSpec;
+}
+
+/** A stream-table join: enriches each record of its parent with the table's value for a key. */
+export interface JoinNode extends NodeBase {
+  readonly kind: 'join';
+  readonly joinType: 'inner' | 'left';
+  /** Name of the `table`, `globalTable` or `aggregate` node whose store is read. */
+  readonly table: string;
+  /** Name of that node's store. */
+  readonly store: string;
+  /** True when `table` is a global table (no co-partitioning needed). */
+  readonly global: boolean;
+  /** The table key to look up: the record's key, or the key selector's result for a global table. */
+  readonly lookupKey: (record: AnyRecord) => unknown;
+  /** The output value; `tableValue` is `null` for a left join that found nothing. */
+  readonly joiner: (record: AnyRecord, tableValue: unknown) => unknown;
+}
+
+/** `count` / `reduce` / `aggregate`, optionally windowed: a table of one aggregate per key (and window). */
+export interface AggregateNode extends NodeBase {
+  readonly kind: 'aggregate';
+  readonly operation: 'count' | 'reduce' | 'aggregate';
+  /** The new aggregate; `previous` is `undefined` the first time a key (or window) is seen. */
+  readonly update: (previous: unknown, record: AnyRecord) => unknown;
+  /** Absent for a non-windowed aggregation. */
+  readonly window: WindowSpec | undefined;
+  /** Windowed only: forward every update, or only the final result when the window closes. */
+  readonly emit: 'onWindowUpdate' | 'onWindowClose';
+  /** Serdes of the store (key: the grouping key; value: the aggregate). */
+  readonly keySerde: SerdeSpec | undefined;
+  readonly valueSerde: SerdeSpec | undefined;
+  readonly store: StoreSpec;
+}
+
+/** Nodes that hold a table and can be joined with. */
+export type TableNode = TableSourceNode | GlobalTableNode | AggregateNode;
+
+export type TopologyNode = SourceNode | ProcessorNode | RouterNode | SinkNode | TableSourceNode | GlobalTableNode | JoinNode | AggregateNode;
