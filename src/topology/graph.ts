@@ -7,38 +7,54 @@
  *
  * ## Contract for the runtime: tables, joins and aggregations
  *
- * Edges (`parents`) carry records. A node that holds a table (`table`, `aggregate`) sends each
- * change of it to its children as a record: the key, the new value, or `null` when the key was
- * deleted (a `toStream` child, a plain identity processor, turns those into a stream). A `join`
- * node reads a table through its store and is not a child of the table: a table update never
- * triggers a join output, as in Kafka Streams' stream-table joins.
+ * Everything a task needs is on the nodes; nothing here does I/O.
  *
- * - `table` (`builder.table`): restore `store` from the source topic up to its high watermark
- *   before any stream joined with it starts; then, per consumed record, put (or delete on a `null`
- *   value) and forward the change. Its changelog is the source topic itself (`store.changelog`
- *   names it, `internal: false`), so nothing is written back.
- * - `globalTable` (`builder.globalTable`): the same, but every instance reads every partition of
- *   the topic; it belongs to no task and is shown in its own sub-topology with `global: true`.
- * - `join`: for each record from its parent, `lookupKey(record)` gives the table key; a `null` or
+ * Records and edges. `parents` are data edges. A node that holds a table (`table`, `globalTable`,
+ * `aggregate`) sends each change of it to its children as a record: the key, the new value (or
+ * `null` when a tombstone deleted the key), the timestamp of the record that caused it, and that
+ * record's lineage. Its only child kind today is `toStream`, an identity processor. A `join` is
+ * not a child of its table: it reads the table's store, so a table update never triggers a join
+ * output, as in Kafka Streams' stream-table joins.
+ *
+ * Stores. `Topology.stores()` lists every `StoreSpec` with its owning node; build one per task (per
+ * instance for a global table) with `materialize({ name: store.name, keySerde:
+ * topology.serde(node, 'keySerde'), valueSerde: topology.serde(node, 'valueSerde'), ...store.layers })`,
+ * `init()` it before use, `flush()` it at each commit, `close()` it with the task.
+ *
+ * - `table` (`builder.table`): before any task that joins it processes a stream record, restore its
+ *   store from partition N of `store.changelog.topic` (the source topic: `internal: false`, so
+ *   nothing is ever written to it) up to the high watermark. Then each record of the topic is put
+ *   (a `null` value on the wire is a tombstone: delete, and do not hand the null to the value
+ *   serde) and forwarded as a change.
+ * - `globalTable` (`builder.globalTable`): the same over every partition, on every instance, outside
+ *   any task (its sub-topology has `global: true` and `planTasks()` makes no task for it); restored
+ *   before the app reports ready, then kept up to date.
+ * - `join`: per record from its parent, `lookupKey(record)` gives the table key. A `null` or
  *   `undefined` lookup key is dropped by an inner join and joined with `null` by a left join (as
- *   Kafka Streams does since KIP-962). Otherwise read the table's store: an inner join drops a
- *   record the table has no value for; a left join calls `joiner(record, null)`. The output is the
- *   input record with the joiner's value (`record.withValue`), same key and timestamp.
- * - `aggregate`: state lives in `store` (a windowed store when `window` is set, keyed by key and
- *   window start), which the runtime backs with the compacted changelog
- *   `<applicationId>-<store.name>-changelog` (`store.changelog.internal: true`: `Topology.topicName`
- *   gives the full name). Records with a `null` key or value are dropped, as in Kafka Streams. Per
- *   record: `update(previous, record)` gives the new aggregate (`previous` is `undefined` for a key,
- *   or a window, seen first). With a `window`, a record updates every window `windowsFor()` gives
- *   that `isClosed()` does not call closed at the task's stream time; a record all of whose windows
- *   are closed is dropped and counted as late. `emit: 'onWindowUpdate'` forwards each change;
- *   `'onWindowClose'` forwards one final result per window when it closes. Windowed results are
- *   keyed by `Windowed<K>` (`{ key, window: { start, end } }`).
+ *   Kafka Streams does since KIP-962). Otherwise `store.get(key)` of the `table` node's store:
+ *   an inner join drops the record when it is absent; a left join calls `joiner(record, null)`.
+ *   The output is `record.withValue(joiner(record, tableValue))`: same key, timestamp and lineage.
+ *   `global: true` reads the instance's global store, which needs no co-partitioning.
+ * - `aggregate`: records with a `null` key or value are dropped, as in Kafka Streams. Per record,
+ *   `update(previous, record)` gives the new aggregate (`previous` is `undefined` the first time a
+ *   key, or a window, is seen); store it and write the change to the compacted changelog
+ *   `store.changelog` (`internal: true`; `Topology.topicName(store.changelog, applicationId)` gives
+ *   `<applicationId>-<store.name>-changelog`; as wide as the sub-topology has tasks; task N owns
+ *   partition N), from which a new owner restores it. A record counts as done for the commit
+ *   once its change is in the changelog, not when a result is emitted.
+ *   With a `window` (see `windows.ts`): the store and changelog key is the grouping key plus the
+ *   window start (the runtime chooses the encoding around `keySerde`); a record updates each window
+ *   `windowsFor(record.timestamp, window)` gives that `isClosed(start, window, streamTime)` does not
+ *   call closed, where stream time is the task's highest record timestamp; a record all of whose
+ *   windows are closed is dropped and counted as late. Results are keyed by `Windowed<K>`
+ *   (`{ key, window: { start, end } }`). `emit: 'onWindowUpdate'` forwards every change;
+ *   `'onWindowClose'` forwards each window's final value once, when stream time closes it.
  *
- * Tasks: `Topology.subtopologies()` groups nodes into sub-topologies (a join links the stream and
- * the table side); `planTasks()` turns partition counts into tasks, one per sub-topology and
- * partition, each reading partition N of every source topic of its sub-topology, after checking
- * that co-partitioned topics (`Topology.copartitionGroups()`) have the same partition count.
+ * Tasks. `Topology.subtopologies()` groups nodes as `describe()` numbers them (a join links the
+ * stream and table sides; repartition topics separate them). `Topology.planTasks()` checks that
+ * the topics of each `Topology.copartitionGroups()` entry have one partition count (else an error
+ * naming both topics and both counts) and lists the tasks `<subtopology>_<partition>`, each
+ * reading partition N of every source topic (streams and tables) of its sub-topology.
  */
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import type { ErrorStage } from '../errors/dead-letter.ts';

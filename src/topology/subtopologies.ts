@@ -4,7 +4,7 @@
  * repartition topics separate components. A global table is a sub-topology of its own that
  * generates no tasks.
  */
-import type { TopologyNode } from './graph.ts';
+import type { StoreSpec, TopologyNode } from './graph.ts';
 
 /** A topic as the graph names it; internal topics get the application id prefix at run time. */
 export interface TopicRef {
@@ -20,6 +20,8 @@ export interface Subtopology {
   readonly global: boolean;
   /** Topics its tasks read: stream sources (external or repartition) and table sources. */
   readonly sourceTopics: readonly TopicRef[];
+  /** Stores its tasks (or, for a global one, each instance) own, with the owning node. */
+  readonly stores: ReadonlyArray<{ readonly node: string; readonly store: StoreSpec }>;
 }
 
 /** The graph as the functions here see it (what `Topology` provides). */
@@ -61,7 +63,8 @@ export function computeSubtopologies(graph: GraphView): Subtopology[] {
     }
     members.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
     const sourceTopics = members.flatMap((n) => (n.kind === 'source' || n.kind === 'table' || n.kind === 'globalTable' ? [{ topic: n.topic, internal: n.internal }] : []));
-    result.push({ id: result.length, nodes: members, global: members.some((n) => n.kind === 'globalTable'), sourceTopics });
+    const stores = members.flatMap((n) => (n.kind === 'table' || n.kind === 'globalTable' || n.kind === 'aggregate' ? [{ node: n.name, store: n.store }] : []));
+    result.push({ id: result.length, nodes: members, global: members.some((n) => n.kind === 'globalTable'), sourceTopics, stores });
   }
   return result;
 }

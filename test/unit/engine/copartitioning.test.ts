@@ -36,6 +36,7 @@ describe('sub-topologies and co-partition groups', () => {
       { id: 1, global: true, topics: ['products'] },
       { id: 2, global: false, topics: ['clicks'] },
     ]);
+    expect(subs.map((sub) => sub.stores.map((s) => `${s.node}:${s.store.name}`))).toEqual([['users-table:users-STATE-STORE-0000000000'], ['products-table:products-STATE-STORE-0000000001'], []]);
   });
 
   it('lists the topics a join reads together, not the global table', () => {
