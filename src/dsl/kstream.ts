@@ -236,12 +236,14 @@ export class KStream<K, V> {
     const options = (withSelector ? third : second) ?? {};
     const parent = keySelector === undefined ? this.copartitioned(options) : this;
     const name = addJoin<K, V>({ draft: this.draft, parent: parent.nodeName, joinType, table: table as KTable<unknown, unknown>, keySelector, joiner, options });
-    return new KStream<K, unknown>(this.draft, name, false);
+    // A co-partitioned join's output is partitioned by its key; a global join keeps what its input had.
+    return new KStream<K, unknown>(this.draft, name, keySelector === undefined ? false : this.keyChanged);
   }
 
   /** This stream, or (after a key change) its records through a repartition topic. */
   private copartitioned(options: JoinOptions): KStream<K, V> {
     if (!this.keyChanged) return this;
+    // Later joins reuse the first one's repartition topic (and its name and serdes).
     this.repartitionedForJoin ??= this.repartition({
       name: options.repartitionName ?? this.nodeName,
       ...(options.keySerde === undefined ? {} : { keySerde: options.keySerde }),

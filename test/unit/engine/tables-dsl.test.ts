@@ -137,6 +137,19 @@ describe('automatic repartitioning before a co-partitioned join', () => {
     expect(topology.nodes.filter((n) => n.type === 'repartition' && n.kind === 'sink')).toHaveLength(1);
   });
 
+  it('keeps the key-changed mark through a global join, so a later co-partitioned join still repartitions', () => {
+    const builder = new StreamsBuilder(defaults);
+    const users = builder.table<string, User>('users');
+    const products = builder.globalTable<string, User>('products');
+    const rekeyed = builder.stream<string, Rating>('ratings').selectKey((_k, r) => r.userId, { name: 'rekey' });
+    const withProduct = rekeyed.join(products, (k) => k ?? '', (r) => r, { name: 'global' });
+    withProduct.join(users, (r) => r, { name: 'j' }).to('out');
+    withProduct.join(users, (r) => r, { name: 'j2' }).join(users, (r) => r, { name: 'j3' }).to('out2');
+    const topology = builder.build();
+    expect(topology.node('j').parents).toEqual(['global-source']);
+    expect(topology.node('j3').parents).toEqual(['j2']);
+  });
+
   it('shows the repartition topic in describe()', () => {
     const builder = new StreamsBuilder(defaults);
     const users = builder.table<string, User>('users', { name: 'users', store: { name: 'users-store' } });
