@@ -10,8 +10,10 @@ import type { Topology } from './topology.ts';
 
 function resolveNodeSerde(node: TopologyNode, option: 'keySerde' | 'valueSerde', spec: SerdeSpec | undefined): Serde<unknown> {
   if (spec === undefined) {
+    // The DSL inserts repartition topics for joins and groupBy too: point at every call that can carry the serde.
+    const where = node.type === 'repartition' ? 'repartition() (or to the join(), groupBy() or groupByKey() that inserted it)' : `${node.type}()`;
     throw new TopologyError(
-      `${node.name}: option ${option} is missing; pass { ${option} } to ${node.type}() or set a default ${option} on the StreamsBuilder`,
+      `${node.name}: option ${option} is missing; pass { ${option} } to ${where} or set a default ${option} on the StreamsBuilder`,
       { context: { node: node.name } },
     );
   }

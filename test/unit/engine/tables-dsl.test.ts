@@ -281,6 +281,17 @@ describe('validation of tables, joins and stores at build()', () => {
     expect(error.message).toMatch(/^sum: option keySerde is missing; pass \{ keySerde \} to reduce\(\)/);
   });
 
+  it('says where to give the serdes of a repartition topic a join inserted', () => {
+    const error = buildError(
+      (b) => {
+        const users = b.table('users', { keySerde: 'string', valueSerde: 'json' });
+        b.stream('ratings', { keySerde: 'string', valueSerde: 'json' }).selectKey((k) => k, { name: 'rekey' }).join(users, (r) => r).to('out', { keySerde: 'string', valueSerde: 'json' });
+      },
+      {},
+    );
+    expect(error.message).toMatch(/^rekey-sink: option keySerde is missing; pass \{ keySerde \} to repartition\(\) \(or to the join\(\), groupBy\(\) or groupByKey\(\) that inserted it\)/);
+  });
+
   it('refuses a join with a table of another builder', () => {
     const other = new StreamsBuilder(defaults).table<string, User>('users', { name: 'users' });
     const error = buildError((b) => b.stream<string, Rating>('ratings').join(other, (r) => r, { name: 'enrich' }).to('out'));
