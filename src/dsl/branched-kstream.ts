@@ -24,6 +24,7 @@ export class BranchedKStream<K, V, B extends string = never> {
     private readonly draft: GraphDraft,
     private readonly parent: string,
     private readonly splitName: string | undefined,
+    private readonly keyChanged = false,
   ) {}
 
   branch<N extends string>(predicate: Predicate<K, V>, options: { readonly name: N }): BranchedKStream<K, V, B | N> {
@@ -63,7 +64,7 @@ export class BranchedKStream<K, V, B extends string = never> {
     names.forEach((name, index) => {
       const childName = childNames[index] as string;
       this.draft.add({ kind: 'processor', type: 'branch', name: childName, parents: [routerName], build: () => (source) => source });
-      streams[name] = new KStream<K, V>(this.draft, childName);
+      streams[name] = new KStream<K, V>(this.draft, childName, this.keyChanged);
     });
     return streams;
   }

@@ -2,6 +2,7 @@
  * Options objects of the DSL: one per call, every field optional unless the call cannot work
  * without it.
  */
+import type { MaterializeOptions } from '../state/materialize.ts';
 import type { SerdeSpec } from '../topology/graph.ts';
 
 export interface Named {
@@ -63,4 +64,51 @@ export interface DeadLetterOptions<K = unknown, V = unknown> extends Named {
 export interface BuilderOptions {
   readonly defaultKeySerde?: SerdeSpec;
   readonly defaultValueSerde?: SerdeSpec;
+}
+
+/**
+ * How a table or aggregation keeps its state, `Materialized`-style: the layers `materialize()` in
+ * `src/state/` stacks (PostgreSQL or in-memory, a read-through loader, an LRU cache in front).
+ * Default: in memory, no cache, no loader.
+ */
+export interface StoreOptions<K, V> extends Omit<MaterializeOptions<K, V>, 'name' | 'keySerde' | 'valueSerde'> {
+  /** The store's name, shown by describe(); names its changelog `<applicationId>-<name>-changelog`. Default: generated. */
+  readonly name?: string;
+}
+
+export interface TableOptions<K, V> extends Named, SerdeOptions {
+  readonly store?: StoreOptions<K, V>;
+}
+
+export interface JoinOptions extends Named, SerdeOptions {
+  /**
+   * Base name of the repartition topic inserted when the stream's key may have changed
+   * (`<applicationId>-<name>-repartition`); default: the stream's node name. `keySerde` and
+   * `valueSerde` are that topic's serdes (default: the builder's).
+   */
+  readonly repartitionName?: string;
+}
+
+export interface GroupedOptions extends SerdeOptions {
+  /**
+   * Base name of the repartition topic inserted when the key may have changed
+   * (`<applicationId>-<name>-repartition`); default: the store's name. The serdes are the grouping
+   * key's and the values' (default: the builder's).
+   */
+  readonly name?: string;
+}
+
+export interface AggregateOptions<K, VA> extends Named {
+  /** Serde of the aggregate in the store and its changelog; `count()` defaults to `json`. */
+  readonly valueSerde?: SerdeSpec;
+  readonly store?: StoreOptions<K, VA>;
+}
+
+export interface WindowedAggregateOptions<K, VA> extends AggregateOptions<K, VA> {
+  /**
+   * `onWindowUpdate` (default) forwards every change of a window's aggregate; `onWindowClose`
+   * forwards only its final result, once, when the window closes (Kafka Streams'
+   * `EmitStrategy.onWindowClose()` / `suppress(untilWindowCloses)`).
+   */
+  readonly emit?: 'onWindowUpdate' | 'onWindowClose';
 }

@@ -20,6 +20,7 @@ import { hostname } from 'node:os';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ConfigError, StreamsError, toError } from '../errors/streams-error.ts';
 import { Topology } from '../topology/topology.ts';
+import { assertRuntimeSupports } from './supported-nodes.ts';
 import type {
   BatchContext,
   ConsumedBatch,
@@ -176,6 +177,7 @@ export class StreamsApp {
    */
   async start(): Promise<void> {
     if (this.stateValue !== 'created') throw new ConfigError(`start() called in state ${this.stateValue}; an app starts once`);
+    assertRuntimeSupports(this.topology);
     this.setState('starting');
     try {
       await this.step(this.prepareTopics());

@@ -4,7 +4,7 @@
  * to asynchronous steps; `close()` tears the whole pipeline down.
  */
 import { Subject, type SchedulerLike, type Subscription } from 'rxjs';
-import { ProductionError, SerializationError, StreamsError, toError } from '../errors/streams-error.ts';
+import { ConfigError, ProductionError, SerializationError, StreamsError, toError } from '../errors/streams-error.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { AnyRecord, DeadLetterSinkNode, ForEachSinkNode, NodeContext, TopicSinkNode, TopologyNode } from '../topology/graph.ts';
 import type { Topology } from '../topology/topology.ts';
@@ -160,6 +160,9 @@ export class Task {
         case 'sink':
           this.subscriptions.push(this.runSink(node, input));
           break;
+        default:
+          // StreamsApp and the test driver refuse these topologies before any task exists.
+          throw new ConfigError(`${node.name}: tables are not supported by this runtime yet`);
       }
     }
   }

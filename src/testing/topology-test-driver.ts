@@ -23,6 +23,7 @@ import { resolveSerde, type SerdeSpec } from '../serdes/serde-registry.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { SourceNode } from '../topology/graph.ts';
 import { Topology } from '../topology/topology.ts';
+import { assertRuntimeSupports } from '../runtime/supported-nodes.ts';
 import { MemoryBroker } from '../transport/memory/memory-broker.ts';
 import type { Headers, IncomingRecord, OutgoingRecord } from '../transport/transport.ts';
 import { tpKey } from '../transport/topic-partition-key.ts';
@@ -69,6 +70,7 @@ export class TopologyTestDriver {
     readonly topology: Topology,
     options: TopologyTestDriverOptions = {},
   ) {
+    assertRuntimeSupports(topology);
     this.applicationId = options.applicationId ?? 'test-app';
     this.deadLetterTopic = options.deadLetterTopic ?? `${this.applicationId}-dlq`;
     this.transactional = options.transactional ?? false;

@@ -7,21 +7,32 @@ import type { Topology } from './topology.ts';
 
 export interface NodeDescription {
   readonly name: string;
+  /** Tables show as sources, joins and aggregations as processors, as in Kafka Streams. */
   readonly kind: 'source' | 'processor' | 'sink';
-  /** What the node does: `map`, `filter`, `split`, `to`, `forEach`, ... */
+  /** What the node does: `map`, `filter`, `split`, `to`, `forEach`, `table`, `join`, `count`, ... */
   readonly type: string;
-  /** The topic a source reads or a sink writes; absent for processors and forEach sinks. */
+  /** The topic a source or table reads or a sink writes; absent for processors and forEach sinks. */
   readonly topic?: string;
   /** True for repartition topics (named `<applicationId>-<topic>` at run time). */
   readonly internal?: boolean;
-  /** `key/value` serde names of sources and topic sinks. */
+  /** `key/value` serde names of sources, tables, aggregations and topic sinks. */
   readonly serdes?: string;
+  /** The state store a table or aggregation owns, or a join reads. */
+  readonly store?: string;
+  /** The store's changelog topic when it has its own (`<applicationId>-<store>-changelog` at run time). */
+  readonly changelog?: string;
+  /** The table node a join reads. */
+  readonly table?: string;
+  /** Window of an aggregation: `size 60000 ms, advance 60000 ms, grace 0 ms, emit onWindowClose`. */
+  readonly window?: string;
   readonly successors: readonly string[];
   readonly predecessors: readonly string[];
 }
 
 export interface SubtopologyDescription {
   readonly id: number;
+  /** A global table's sub-topology: every instance reads it whole; it generates no tasks. */
+  readonly global?: boolean;
   readonly nodes: readonly NodeDescription[];
 }
 
@@ -31,6 +42,10 @@ export interface TopologyDescription {
   toMermaid(): string;
 }
 
+function serdeNames(topology: Topology, name: string): string {
+  return `${topology.serde(name, 'keySerde').name}/${topology.serde(name, 'valueSerde').name}`;
+}
+
 function describeNode(topology: Topology, node: TopologyNode): NodeDescription {
   const base = {
     name: node.name,
@@ -38,54 +53,47 @@ function describeNode(topology: Topology, node: TopologyNode): NodeDescription {
     successors: [...topology.children(node.name)],
     predecessors: [...node.parents],
   };
-  if (node.kind === 'source' || (node.kind === 'sink' && node.sink === 'topic')) {
-    const serdes = `${topology.serde(node.name, 'keySerde').name}/${topology.serde(node.name, 'valueSerde').name}`;
-    return { ...base, kind: node.kind, topic: node.topic, internal: node.internal, serdes };
-  }
-  return { ...base, kind: node.kind === 'router' ? 'processor' : node.kind };
-}
-
-/** Connected components over parent/child edges; repartition topics separate them, as in Kafka Streams. */
-function components(topology: Topology): TopologyNode[][] {
-  const component = new Map<string, number>();
-  const groups: TopologyNode[][] = [];
-  for (const start of topology.nodes) {
-    if (component.has(start.name)) continue;
-    const id = groups.length;
-    const members: TopologyNode[] = [];
-    const stack = [start.name];
-    component.set(start.name, id);
-    while (stack.length > 0) {
-      const name = stack.pop() as string;
-      const node = topology.node(name);
-      members.push(node);
-      for (const neighbour of [...node.parents, ...topology.children(name)]) {
-        if (!component.has(neighbour)) {
-          component.set(neighbour, id);
-          stack.push(neighbour);
-        }
-      }
+  switch (node.kind) {
+    case 'source':
+      return { ...base, kind: 'source', topic: node.topic, internal: node.internal, serdes: serdeNames(topology, node.name) };
+    case 'sink':
+      if (node.sink !== 'topic') return { ...base, kind: 'sink' };
+      return { ...base, kind: 'sink', topic: node.topic, internal: node.internal, serdes: serdeNames(topology, node.name) };
+    case 'table':
+    case 'globalTable':
+      return { ...base, kind: 'source', topic: node.topic, internal: node.internal, serdes: serdeNames(topology, node.name), store: node.store.name };
+    case 'join':
+      return { ...base, kind: 'processor', table: node.table, store: node.store };
+    case 'aggregate': {
+      const changelog = `${node.store.changelog.topic}${node.store.changelog.internal ? ' [internal]' : ''}`;
+      const { window } = node;
+      const windowText =
+        window === undefined ? {} : { window: `size ${window.sizeMs} ms, advance ${window.advanceMs} ms, grace ${window.graceMs} ms, emit ${node.emit}` };
+      return { ...base, kind: 'processor', serdes: serdeNames(topology, node.name), store: node.store.name, changelog, ...windowText };
     }
-    const order = new Map(topology.nodes.map((node, index) => [node.name, index]));
-    members.sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
-    groups.push(members);
+    case 'processor':
+    case 'router':
+      return { ...base, kind: 'processor' };
   }
-  return groups;
 }
 
 const LABEL: Record<NodeDescription['kind'], string> = { source: 'Source:   ', processor: 'Processor:', sink: 'Sink:     ' };
 
 function nodeDetail(node: NodeDescription): string {
-  if (node.topic !== undefined) {
-    return `(${node.type}, topic: ${node.topic}${node.internal ? ' [internal]' : ''}, serdes: ${node.serdes ?? '?'})`;
-  }
-  return `(${node.type})`;
+  const parts = [node.type];
+  if (node.topic !== undefined) parts.push(`topic: ${node.topic}${node.internal ? ' [internal]' : ''}`, `serdes: ${node.serdes ?? '?'}`);
+  else if (node.serdes !== undefined) parts.push(`serdes: ${node.serdes}`);
+  if (node.table !== undefined) parts.push(`table: ${node.table}`);
+  if (node.store !== undefined) parts.push(`store: ${node.store}`);
+  if (node.changelog !== undefined) parts.push(`changelog: ${node.changelog}`);
+  if (node.window !== undefined) parts.push(`window: ${node.window}`);
+  return `(${parts.join(', ')})`;
 }
 
 function toText(subtopologies: readonly SubtopologyDescription[]): string {
   const lines = ['Topologies:'];
   for (const sub of subtopologies) {
-    lines.push(`  Sub-topology: ${sub.id}`);
+    lines.push(`  Sub-topology: ${sub.id}${sub.global ? ' for global store (will not generate tasks)' : ''}`);
     for (const node of sub.nodes) {
       lines.push(`    ${LABEL[node.kind]} ${node.name} ${nodeDetail(node)}`);
       if (node.successors.length > 0) lines.push(`      --> ${node.successors.join(', ')}`);
@@ -101,9 +109,10 @@ const mermaidText = (text: string) => text.replace(/"/g, '#quot;');
 function toMermaid(subtopologies: readonly SubtopologyDescription[]): string {
   const lines = ['flowchart TD'];
   const topics = new Set<string>();
+  const stores = new Set<string>();
   const topicEdges: string[] = [];
   for (const sub of subtopologies) {
-    lines.push(`  subgraph sub${sub.id}["Sub-topology ${sub.id}"]`);
+    lines.push(`  subgraph sub${sub.id}["Sub-topology ${sub.id}${sub.global ? ' (global)' : ''}"]`);
     for (const node of sub.nodes) {
       const label = mermaidText(`${node.name}<br/>${node.type}`);
       const shape = node.kind === 'source' ? `(["${label}"])` : node.kind === 'sink' ? `[/"${label}"/]` : `["${label}"]`;
@@ -113,19 +122,25 @@ function toMermaid(subtopologies: readonly SubtopologyDescription[]): string {
         topics.add(`  ${topicId}[("${mermaidText(node.topic)}")]`);
         topicEdges.push(node.kind === 'source' ? `  ${topicId} --> ${mermaidId(node.name)}` : `  ${mermaidId(node.name)} --> ${topicId}`);
       }
+      if (node.store !== undefined) {
+        const storeId = `store_${mermaidId(node.store)}`;
+        stores.add(`  ${storeId}[["${mermaidText(`store: ${node.store}`)}"]]`);
+        topicEdges.push(`  ${mermaidId(node.name)} -.- ${storeId}`);
+      }
     }
     for (const node of sub.nodes) {
       for (const successor of node.successors) lines.push(`    ${mermaidId(node.name)} --> ${mermaidId(successor)}`);
     }
     lines.push('  end');
   }
-  return `${[...lines, ...topics, ...topicEdges].join('\n')}\n`;
+  return `${[...lines, ...topics, ...stores, ...topicEdges].join('\n')}\n`;
 }
 
 export function describeTopology(topology: Topology): TopologyDescription {
-  const subtopologies = components(topology).map((members, id) => ({
-    id,
-    nodes: members.map((node) => describeNode(topology, node)),
+  const subtopologies = topology.subtopologies().map((sub) => ({
+    id: sub.id,
+    ...(sub.global ? { global: true } : {}),
+    nodes: sub.nodes.map((node) => describeNode(topology, node)),
   }));
   return {
     subtopologies,

@@ -3,7 +3,9 @@
  */
 import type { Serde } from '../serdes/serde.ts';
 import { describeTopology, type TopologyDescription } from './describe.ts';
-import type { SinkNode, SourceNode, TopologyNode } from './graph.ts';
+import type { SinkNode, SourceNode, StoreSpec, TopologyNode } from './graph.ts';
+import { computeCopartitionGroups, computeSubtopologies, type CopartitionGroup, type Subtopology } from './subtopologies.ts';
+import { planTasks, type TaskPlan } from './task-plan.ts';
 import { validateTopology } from './validate.ts';
 
 export class Topology {
@@ -11,6 +13,8 @@ export class Topology {
   private readonly childrenOf: ReadonlyMap<string, readonly string[]>;
   /** Serdes resolved at build time, by `<node>.keySerde` / `<node>.valueSerde`. */
   readonly serdes: ReadonlyMap<string, Serde<unknown>>;
+
+  private subtopologiesValue: readonly Subtopology[] | undefined;
 
   constructor(readonly nodes: readonly TopologyNode[]) {
     this.byName = new Map(nodes.map((node) => [node.name, node]));
@@ -50,7 +54,31 @@ export class Topology {
     return node.internal ? `${applicationId}-${node.topic}` : node.topic;
   }
 
-  /** Resolved serde of a source or topic sink; validation guarantees it exists. */
+  /** Connected components (a join links stream and table); ids match `describe()`. */
+  subtopologies(): readonly Subtopology[] {
+    this.subtopologiesValue ??= computeSubtopologies(this);
+    return this.subtopologiesValue;
+  }
+
+  /** Sets of source topics that must have the same partition count because a join reads them together. */
+  copartitionGroups(): readonly CopartitionGroup[] {
+    return computeCopartitionGroups(this);
+  }
+
+  /**
+   * The tasks to run given each topic's partition count (by full topic name), or the error naming
+   * two joined topics whose counts differ. See `planTasks`.
+   */
+  planTasks(applicationId: string, partitionCount: (topic: string) => number | undefined): TaskPlan {
+    return planTasks({ subtopologies: this.subtopologies(), copartitionGroups: this.copartitionGroups(), applicationId, partitionCount });
+  }
+
+  /** Every state store of the topology with the node that owns it. */
+  stores(): Array<{ readonly node: string; readonly store: StoreSpec }> {
+    return this.nodes.flatMap((node) => (node.kind === 'table' || node.kind === 'globalTable' || node.kind === 'aggregate' ? [{ node: node.name, store: node.store }] : []));
+  }
+
+  /** Resolved serde of a source, topic sink, table or aggregate; validation guarantees it exists. */
   serde(node: string, which: 'keySerde' | 'valueSerde'): Serde<unknown> {
     const serde = this.serdes.get(`${node}.${which}`);
     if (!serde) throw new RangeError(`no ${which} resolved for ${node}`);
