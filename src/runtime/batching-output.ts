@@ -15,6 +15,7 @@ import { publish } from './instrumentation.ts';
 import { releaseLineage, type Lineage } from './lineage.ts';
 import type { Logger } from './logger.ts';
 import type { RecordOutput } from './record-output.ts';
+import { SendQueue, halves } from './send-queue.ts';
 
 export interface BatchingOptions {
   /** Default 500. */
@@ -34,12 +35,8 @@ interface Pending {
 const isRetriable = (error: unknown) => error instanceof StreamsError && error.retriable;
 
 export class BatchingOutput implements RecordOutput {
-  private waiting: Pending[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  private readonly queue: SendQueue<Pending>;
   private closed = false;
-  private readonly maxRecords: number;
-  private readonly lingerMs: number;
   private readonly retryPolicy;
 
   constructor(
@@ -48,8 +45,7 @@ export class BatchingOutput implements RecordOutput {
     private readonly logger: Logger,
     options: BatchingOptions = {},
   ) {
-    this.maxRecords = options.maxRecords ?? 500;
-    this.lingerMs = options.lingerMs ?? 5;
+    this.queue = new SendQueue((batch) => this.send(batch), options);
     this.retryPolicy = retry(handleWhen((error) => isRetriable(error) && !this.closed), {
       maxAttempts: Number.MAX_SAFE_INTEGER,
       backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: options.maxBackoffMs ?? 10_000 }),
@@ -65,29 +61,11 @@ export class BatchingOutput implements RecordOutput {
       onError(new ProductionError(`output closed; ${record.topic} record not written`, { retriable: true }));
       return;
     }
-    this.waiting.push({ record, lineage, onError });
-    if (this.waiting.length >= this.maxRecords) this.scheduleFlush(0);
-    else if (this.timer === undefined) this.scheduleFlush(this.lingerMs);
-  }
-
-  private scheduleFlush(delay: number): void {
-    if (this.timer !== undefined && delay > 0) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.flush();
-    }, delay);
+    this.queue.add({ record, lineage, onError });
   }
 
   flush(): Promise<void> {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    const batch = this.waiting;
-    this.waiting = [];
-    if (batch.length > 0) this.flushing = this.flushing.then(() => this.send(batch));
-    return this.flushing;
+    return this.queue.flush();
   }
 
   private async send(all: Pending[]): Promise<void> {
@@ -107,7 +85,7 @@ export class BatchingOutput implements RecordOutput {
         return;
       }
       // Find the records that cannot be written; the others still go out.
-      for (const pending of batch) await this.send([pending]);
+      for (const half of halves(batch)) await this.send(half);
     }
   }
 

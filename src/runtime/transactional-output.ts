@@ -19,6 +19,7 @@ import type { BatchingOptions } from './batching-output.ts';
 import { publish } from './instrumentation.ts';
 import { releaseLineage, type Lineage } from './lineage.ts';
 import type { RecordOutput } from './record-output.ts';
+import { SendQueue, halves } from './send-queue.ts';
 
 interface Pending {
   readonly record: OutgoingRecord;
@@ -40,21 +41,16 @@ export interface TransactionalOutputOptions extends BatchingOptions {
 }
 
 export class TransactionalOutput implements RecordOutput {
-  private waiting: Pending[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private sending: Promise<void> = Promise.resolve();
+  private readonly queue: SendQueue<Pending>;
   private transaction: Promise<TransportTransaction> | undefined;
   private failure: StreamsError | undefined;
   private closed = false;
-  private readonly maxRecords: number;
-  private readonly lingerMs: number;
 
   constructor(
     private readonly producer: TransportProducer,
     private readonly options: TransactionalOutputOptions,
   ) {
-    this.maxRecords = options.maxRecords ?? 500;
-    this.lingerMs = options.lingerMs ?? 5;
+    this.queue = new SendQueue((batch) => this.send(batch), options);
   }
 
   /** The error that ended this output, if one did. */
@@ -70,30 +66,12 @@ export class TransactionalOutput implements RecordOutput {
       releaseLineage(lineage);
       return;
     }
-    this.waiting.push({ record, lineage, onError });
-    if (this.waiting.length >= this.maxRecords) this.schedule(0);
-    else if (this.timer === undefined) this.schedule(this.lingerMs);
-  }
-
-  private schedule(delay: number): void {
-    if (this.timer !== undefined && delay > 0) return;
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.flush();
-    }, delay);
+    this.queue.add({ record, lineage, onError });
   }
 
   /** Sends what is waiting; resolves once every send so far was acknowledged or failed. */
   flush(): Promise<void> {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    const batch = this.waiting;
-    this.waiting = [];
-    if (batch.length > 0) this.sending = this.sending.then(() => this.send(batch));
-    return this.sending;
+    return this.queue.flush();
   }
 
   private async send(batch: Pending[]): Promise<void> {
@@ -108,7 +86,7 @@ export class TransactionalOutput implements RecordOutput {
           // hand it (alone) to the production error policy, which dead-letters it into this same
           // transaction; the others go out.
           if (batch.length > 1) {
-            for (const pending of batch) await this.send([pending]);
+            for (const half of halves(batch)) await this.send(half);
             return;
           }
           const [pending] = batch as [Pending];

@@ -67,8 +67,8 @@ export interface KafkaTransportOptions {
   readonly maxRequestBytes?: number;
 }
 
-/** 1 MiB - 64 KiB: see `KafkaTransportOptions.maxRequestBytes`. */
-export const DEFAULT_MAX_REQUEST_BYTES = 1_048_576 - 65_536;
+export { DEFAULT_MAX_REQUEST_BYTES } from '../request-split.ts';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../request-split.ts';
 
 /** The validated options plus what every client built from them shares. */
 export interface ResolvedKafkaOptions {

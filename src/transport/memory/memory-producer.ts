@@ -4,14 +4,14 @@ import { ConnectionState } from './connection-state.ts';
 import type { MemoryBroker } from './memory-broker.ts';
 import { MemoryTransaction } from './memory-transaction.ts';
 import { refusedBatchesError } from './refused-batch.ts';
-import { DEFAULT_MAX_REQUEST_BYTES, splitRequests } from './request-split.ts';
+import { DEFAULT_MAX_REQUEST_BYTES, splitBySize } from '../request-split.ts';
 import { checkTopicName, unknownPartitions, unknownTopics } from './topic-log.ts';
 import { awaitTopics } from './topic-wait.ts';
 
 export interface MemoryProducerSettings {
   /** How long a send waits for a missing topic to be created before failing as retriable. */
   readonly missingTopicWaitMs: number;
-  /** The most one produce request may carry; a send is cut into requests below it (see `splitRequests`). */
+  /** The most one produce request may carry; a send is cut into requests below it (see `splitBySize`). */
   readonly maxRequestBytes: number;
 }
 
@@ -52,7 +52,7 @@ export class MemoryProducer implements TransportProducer {
     this.connection.assertConnected('send');
     this.assertNotFenced();
     if (records.length === 0) return;
-    const requests = splitRequests(records, this.settings.maxRequestBytes);
+    const requests = splitBySize(records, this.settings.maxRequestBytes);
     await this.awaitTopics(records.map((r) => r.topic), 'send', 'TRANSPORT_FAILED');
     for (const request of requests) {
       this.connection.assertConnected('send');

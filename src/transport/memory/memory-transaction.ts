@@ -1,10 +1,10 @@
 import type { OutgoingRecord, TopicPartition, TopicPartitionOffset, TransportTransaction } from '../transport.ts';
-import { splitRequests } from './request-split.ts';
+import { splitBySize } from '../request-split.ts';
 import type { BrokerTransaction, TransactionCoordinator } from './transaction-coordinator.ts';
 
 /** What a transaction needs from its producer. */
 export interface TransactionHost {
-  /** The most one produce request may carry (see `splitRequests`). */
+  /** The most one produce request may carry (see `splitBySize`). */
   readonly maxRequestBytes: number;
   assertConnected(operation: string): void;
   /** Waits for the topics to exist; rejects as a missing topic does on Kafka (retriable). */
@@ -28,7 +28,7 @@ export class MemoryTransaction implements TransportTransaction {
   async send(records: readonly OutgoingRecord[]): Promise<void> {
     this.host.assertConnected('send in a transaction');
     if (records.length === 0) return;
-    const requests = splitRequests(records, this.host.maxRequestBytes);
+    const requests = splitBySize(records, this.host.maxRequestBytes);
     await this.host.awaitTopics(
       records.map((r) => r.topic),
       'transactional send',

@@ -5,7 +5,7 @@ import { MemoryAdmin } from './memory-admin.ts';
 import { MemoryBroker } from './memory-broker.ts';
 import { MemoryConsumer } from './memory-consumer.ts';
 import { MemoryProducer } from './memory-producer.ts';
-import { DEFAULT_MAX_REQUEST_BYTES } from './request-split.ts';
+import { DEFAULT_MAX_REQUEST_BYTES } from '../request-split.ts';
 
 export interface MemoryTransportOptions {
   /** The log to use; share one between transports to run several app instances in one process. Default: a fresh broker. */

@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TransportError } from '../../../src/errors/streams-error.ts';
 import { MemoryBroker, MemoryTransport } from '../../../src/transport/memory/index.ts';
-import { splitBySize } from '../../../src/transport/kafka/records.ts';
 import { recordBatchBytes } from '../../../src/transport/memory/record-batch-size.ts';
-import { DEFAULT_MAX_REQUEST_BYTES, splitRequests } from '../../../src/transport/memory/request-split.ts';
-import type { OutgoingRecord } from '../../../src/transport/transport.ts';
 
 const bytes = (size: number) => Buffer.alloc(size, 97);
 
@@ -52,28 +49,5 @@ describe('memory broker limits', () => {
     expect(error).toMatchObject({ code: 'TRANSPORT_FAILED', retriable: true });
     expect(transport.broker.hasTopic('nowhere')).toBe(false);
     await producer.disconnect();
-  });
-
-  it('cuts sends where the kafka producer cuts them, and refuses the same single records', () => {
-    const record = (i: number, valueBytes: number, partition?: number, topic = 'out'): OutgoingRecord => ({
-      topic,
-      key: i % 3 === 0 ? null : Buffer.from(`key-${i}`),
-      value: Buffer.alloc(valueBytes, 'x'),
-      headers: i % 2 === 0 ? { 'correlation-id': Buffer.from(`c-${i}`) } : {},
-      ...(partition === undefined ? {} : { partition }),
-    });
-    const sends: OutgoingRecord[][] = [
-      Array.from({ length: 30_000 }, (_, i) => record(i, 100, i % 3)),
-      Array.from({ length: 5_000 }, (_, i) => record(i, 300, undefined, `topic-${i % 4}`)),
-      Array.from({ length: 12 }, (_, i) => record(i, 200_000, i % 2)),
-      [record(1, 10, 0)],
-    ];
-    for (const send of sends) {
-      const kafka = splitBySize(send, DEFAULT_MAX_REQUEST_BYTES).map((chunk) => chunk.length);
-      expect(splitRequests(send, DEFAULT_MAX_REQUEST_BYTES).map((chunk) => chunk.length)).toEqual(kafka);
-    }
-    const huge = [record(1, 10, 0), record(2, 1_000_000, 0)];
-    expect(() => splitBySize(huge, DEFAULT_MAX_REQUEST_BYTES)).toThrow(TransportError);
-    expect(() => splitRequests(huge, DEFAULT_MAX_REQUEST_BYTES)).toThrow(expect.objectContaining({ code: 'RECORD_TOO_LARGE', retriable: false }));
   });
 });
