@@ -308,6 +308,8 @@ export class StreamsApp {
         eachBatch: (batch, context) => (this.exactlyOnce ? this.onBatchExactlyOnce(batch, context) : this.onBatch(batch, context)),
         onAssigned: (partitions) => this.onAssigned(consumer, partitions),
         onRevoked: (partitions) => this.onRevoked(partitions),
+        onStopped: (error) =>
+          void this.fail(new StreamsError(`the consumer stopped for good: ${error.message}`, { code: 'TRANSPORT_CLOSED', cause: error })),
       }),
     );
   }

@@ -97,6 +97,12 @@ export interface ConsumerRunOptions {
    * while it runs count for the old owner.
    */
   onRevoked?(partitions: readonly TopicPartition[]): Promise<void> | void;
+  /**
+   * Called once when the consumer stops for good on its own: kafkajs crashed on an error it does
+   * not recover from (a session timeout the broker refuses, a missing ACL, ...). The member has left
+   * the group and fetches nothing more; the caller should stop too, loudly.
+   */
+  onStopped?(error: Error): void;
   /** Default 1. */
   readonly partitionsConsumedConcurrently?: number;
 }

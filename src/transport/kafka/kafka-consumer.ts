@@ -90,6 +90,7 @@ export class KafkaConsumer implements TransportConsumer {
   private restarting = false;
   /** Set when kafkajs crashed and will not restart. */
   private crashed: unknown;
+  private onStopped: ((error: Error) => void) | undefined;
   /** A group-membership error a heartbeat saw during a batch; cleared by the next join. */
   private rebalanceSignal: unknown;
 
@@ -158,6 +159,7 @@ export class KafkaConsumer implements TransportConsumer {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new TransportError(`run of consumer for group "${this.groupId}" failed: partitionsConsumedConcurrently must be a positive integer`);
     }
+    this.onStopped = options.onStopped;
     this.ownership.setCallbacks({
       onAssigned: (partitions) => options.onAssigned?.(partitions),
       onRevoked: (partitions) => options.onRevoked?.(partitions),
@@ -253,6 +255,7 @@ export class KafkaConsumer implements TransportConsumer {
       void this.ownership.revokeAll('consumer crashed');
       if (!payload.restart && !this.stopping) {
         this.logger.error('consumer stopped after a crash kafkajs does not recover from', { groupId: this.groupId, error: payload.error });
+        this.onStopped?.(wrapKafkaError(payload.error, `consumer of group "${this.groupId}"`, { redact: this.redact }));
       }
     });
   }
