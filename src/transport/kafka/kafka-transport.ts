@@ -6,6 +6,7 @@ import type { ConsumerOptions, ProducerOptions, Transport } from '../transport.t
 import { KafkaAdmin } from './kafka-admin.ts';
 import { KafkaConsumer } from './kafka-consumer.ts';
 import { KafkaProducer } from './kafka-producer.ts';
+import { installConnectionResetFix } from './connection-reset-fix.ts';
 import { resolveKafkaOptions, type KafkaTransportOptions, type ResolvedKafkaOptions } from './options.ts';
 
 /**
@@ -26,6 +27,11 @@ export class KafkaTransport implements Transport {
 
   constructor(options: KafkaTransportOptions) {
     this.shared = resolveKafkaOptions(options);
+    if (!installConnectionResetFix()) {
+      process.emitWarning('kafkajs changed shape: the fix for connections reset mid-response is not installed; a reset may stall or crash a client', {
+        code: 'RATING_STREAMS_KAFKAJS_SHAPE',
+      });
+    }
   }
 
   /** A new admin client. */
