@@ -23,6 +23,20 @@ export default defineConfig({
           hookTimeout: 120_000,
         },
       },
+      {
+        // Longer fault runs on a real broker (three instances, SIGKILL/SIGSTOP rounds with dead
+        // letters, network stalls past the session timeout): `npm run test:soak`, about 3 minutes;
+        // kept out of `npm test` to hold it under its time budget.
+        test: {
+          name: 'soak',
+          include: ['test/soak/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/support/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
     ],
   },
 });

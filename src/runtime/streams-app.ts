@@ -106,6 +106,8 @@ export class StreamsApp {
   private failure: Error | undefined;
   private stopped: Promise<void> | undefined;
   private stopRequested = false;
+  /** Resolves when shutdown begins; a step of start() still running gives up on it. */
+  private readonly stopSignal = signal();
   /** The step `start()` is awaiting; shutdown lets it settle before it tears down what exists. */
   private pendingStep: Promise<unknown> | undefined;
   private readonly stateListeners = new Set<(state: AppState) => void>();
@@ -199,7 +201,9 @@ export class StreamsApp {
     this.pendingStep = work;
     let result: T;
     try {
-      result = await work;
+      // A step hung on an unreachable broker must not keep start() pending after stop() returned:
+      // it is left behind (shutdown tears down what it creates) and start() rejects at once.
+      result = await Promise.race([work, this.stopSignal.promise.then((): never => { throw stoppedDuringStart(undefined); })]);
     } finally {
       this.pendingStep = undefined;
     }
@@ -536,6 +540,7 @@ export class StreamsApp {
    */
   private async runShutdown(final: 'stopped' | 'failed'): Promise<void> {
     this.stopRequested = true;
+    this.stopSignal.resolve();
     const wasRunning = this.stateValue === 'running';
     this.setState('stopping');
     if (this.commitTimer) clearInterval(this.commitTimer);
@@ -580,4 +585,11 @@ export class StreamsApp {
 
 function stoppedDuringStart(cause: unknown): StreamsError {
   return new StreamsError('stop() was called while the app was starting', { code: 'SHUTDOWN', cause });
+}
+
+function signal(): { readonly promise: Promise<void>; resolve(): void } {
+  let resolve: () => void = () => {};
+  const promise = new Promise<void>((done) => (resolve = done));
+  // Nobody may be racing it yet; a rejection-free promise needs no handler.
+  return { promise, resolve: () => resolve() };
 }
