@@ -8,95 +8,22 @@
  * done and stop". Expected: 0 missing and 0 duplicate ids in the read_committed output; every
  * instance stopped with SIGTERM exits 0.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KafkaTransport } from '../../src/transport/kafka/index.ts';
-import type { IncomingRecord, TransportConsumer } from '../../src/transport/transport.ts';
+import { continuousInput, outputReader, startWorker, waitFor, type WorkerProcess } from '../support/app-processes.ts';
 import { hasKafka, kafkaBrokers, uniqueName } from '../support/services.ts';
 import { createTopics } from '../support/streams-harness.ts';
 
 const WORKER = fileURLToPath(new URL('../fixtures/workers/eos-worker.ts', import.meta.url));
 const PARTITIONS = Number(process.env.R2_PARTITIONS ?? 12);
 
-interface Worker {
-  readonly child: ChildProcess;
-  readonly running: Promise<void>;
-  readonly exited: Promise<number | null>;
-  stderr: () => string;
-}
 
-function startWorker(env: Record<string, string>): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const running = new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('RUNNING')) resolve();
-    });
-    void exited.then((code) => reject(new Error(`worker exited (${code}) before it ran: ${stderr.slice(-2_000)}`)));
-  });
-  return { child, running, exited, stderr: () => stderr };
-}
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
-const idOf = (record: IncomingRecord) => (JSON.parse(record.value?.toString() ?? '{}') as { id: number }).id;
 
-function continuousInput(transport: KafkaTransport, topic: string) {
-  let next = 0;
-  let stopped = false;
-  const producer = transport.producer();
-  const done = (async () => {
-    await producer.connect();
-    while (!stopped) {
-      const ids = Array.from({ length: 12 }, () => next++);
-      await producer.send(ids.map((id) => ({ topic, key: Buffer.from(`k${id % 53}`), value: Buffer.from(JSON.stringify({ id })) })));
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    await producer.disconnect();
-  })();
-  return {
-    written: () => next,
-    stop: async () => {
-      stopped = true;
-      await done;
-      return next;
-    },
-  };
-}
 
-async function outputReader(transport: KafkaTransport, topic: string) {
-  const counts = new Map<number, number>();
-  let lastArrival = Date.now();
-  const consumer: TransportConsumer = transport.consumer({ groupId: uniqueName('r2-reader'), isolationLevel: 'read_committed' });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachBatch: async (batch) => {
-      for (const record of batch.records) counts.set(idOf(record), (counts.get(idOf(record)) ?? 0) + 1);
-      lastArrival = Date.now();
-    },
-  });
-  return {
-    counts,
-    hasAllBelow: (end: number) => {
-      for (let id = 0; id < end; id++) if (!counts.has(id)) return false;
-      return true;
-    },
-    quietFor: (ms: number) => Date.now() - lastArrival >= ms,
-    close: () => consumer.disconnect(),
-  };
-}
 
 describe.skipIf(!hasKafka)('review2: three exactly-once instances join and leave under continuous input', () => {
   const children: ChildProcess[] = [];
@@ -120,9 +47,9 @@ describe.skipIf(!hasKafka)('review2: three exactly-once instances join and leave
       { topic: output, partitions: PARTITIONS },
     ]);
     const env = { BROKERS: kafkaBrokers().join(','), INPUT: input, OUTPUT: output, APP_ID: uniqueName('r2-app') };
-    const all: Worker[] = [];
+    const all: WorkerProcess[] = [];
     const launch = async (instance: string) => {
-      const worker = startWorker({ ...env, INSTANCE_ID: instance });
+      const worker = startWorker(WORKER, { ...env, INSTANCE_ID: instance });
       children.push(worker.child);
       all.push(worker);
       await worker.running;
@@ -130,7 +57,7 @@ describe.skipIf(!hasKafka)('review2: three exactly-once instances join and leave
     };
     const reader = await outputReader(transport, output);
     cleanups.push(() => reader.close());
-    const inputs = continuousInput(transport, input);
+    const inputs = continuousInput(transport, input, { batch: 12, keys: 53 });
     cleanups.push(() => inputs.stop());
     const log: string[] = [];
     const caughtUp = async (what: string) => {
@@ -141,7 +68,7 @@ describe.skipIf(!hasKafka)('review2: three exactly-once instances join and leave
       await waitFor(() => reader.hasAllBelow(mark), 90_000, () => `ids below ${mark} in the output (${what}); have ${reader.counts.size}`);
       log.push(`${what}: caught up in ${Date.now() - t0} ms`);
     };
-    const graceful = async (worker: Worker) => {
+    const graceful = async (worker: WorkerProcess) => {
       worker.child.kill('SIGTERM');
       const code = await worker.exited;
       expect(code, `graceful exit: ${worker.stderr().slice(-1500)}`).toBe(0);

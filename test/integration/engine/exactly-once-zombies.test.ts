@@ -7,97 +7,22 @@
  * - rounds of SIGKILL and SIGSTOP on either of two instances lose nothing and duplicate nothing in
  *   the read_committed output.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KafkaTransport } from '../../../src/transport/kafka/index.ts';
-import type { IncomingRecord, TransportConsumer } from '../../../src/transport/transport.ts';
+import { continuousInput, outputReader, startWorker, waitFor, type WorkerProcess } from '../../support/app-processes.ts';
 import { hasKafka, kafkaBrokers, uniqueName } from '../../support/services.ts';
 import { createTopics } from '../../support/streams-harness.ts';
 
 const WORKER = fileURLToPath(new URL('../../fixtures/workers/eos-worker.ts', import.meta.url));
 const PARTITIONS = 4;
 
-interface Worker {
-  readonly child: ChildProcess;
-  readonly running: Promise<void>;
-  readonly exited: Promise<number | null>;
-}
 
-function startWorker(env: Record<string, string>): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const running = new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      if (chunk.toString().includes('RUNNING')) resolve();
-    });
-    void exited.then((code) => reject(new Error(`worker exited (${code}) before it ran: ${stderr.slice(-2_000)}`)));
-  });
-  return { child, running, exited };
-}
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
-const idOf = (record: IncomingRecord) => (JSON.parse(record.value?.toString() ?? '{}') as { id: number }).id;
 
-/** Writes ids 0, 1, 2, ... to `topic` in small batches until stopped. */
-function continuousInput(transport: KafkaTransport, topic: string) {
-  let next = 0;
-  let stopped = false;
-  const producer = transport.producer();
-  const done = (async () => {
-    await producer.connect();
-    while (!stopped) {
-      const ids = Array.from({ length: 8 }, () => next++);
-      await producer.send(ids.map((id) => ({ topic, key: Buffer.from(`k${id % 37}`), value: Buffer.from(JSON.stringify({ id })) })));
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    await producer.disconnect();
-  })();
-  return {
-    /** Ids written so far are all below this. */
-    written: () => next,
-    stop: async () => {
-      stopped = true;
-      await done;
-      return next;
-    },
-  };
-}
 
-/** Reads the output read_committed from the beginning for the whole test, counting every id. */
-async function outputReader(transport: KafkaTransport, topic: string) {
-  const counts = new Map<number, number>();
-  let lastArrival = Date.now();
-  const consumer: TransportConsumer = transport.consumer({ groupId: uniqueName('eos-reader'), isolationLevel: 'read_committed' });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachBatch: async (batch) => {
-      for (const record of batch.records) counts.set(idOf(record), (counts.get(idOf(record)) ?? 0) + 1);
-      lastArrival = Date.now();
-    },
-  });
-  return {
-    counts,
-    hasAllBelow: (end: number) => {
-      for (let id = 0; id < end; id++) if (!counts.has(id)) return false;
-      return true;
-    },
-    quietFor: (ms: number) => Date.now() - lastArrival >= ms,
-    close: () => consumer.disconnect(),
-  };
-}
 
 describe.skipIf(!hasKafka)('exactly-once with zombies on a real broker (child processes, continuous input)', () => {
   const children: ChildProcess[] = [];
@@ -122,7 +47,7 @@ describe.skipIf(!hasKafka)('exactly-once with zombies on a real broker (child pr
     ]);
     const env = { BROKERS: kafkaBrokers().join(','), INPUT: input, OUTPUT: output, APP_ID: uniqueName('eos-app') };
     const launch = async (instance: string) => {
-      const worker = startWorker({ ...env, INSTANCE_ID: instance });
+      const worker = startWorker(WORKER, { ...env, INSTANCE_ID: instance });
       children.push(worker.child);
       await worker.running;
       return worker;
@@ -141,7 +66,7 @@ describe.skipIf(!hasKafka)('exactly-once with zombies on a real broker (child pr
       const mark = inputs.written();
       await waitFor(() => reader.hasAllBelow(mark), 90_000, () => `ids below ${mark} in the output (${what}); have ${reader.counts.size}`);
     };
-    const verify = async (workers: readonly Worker[]) => {
+    const verify = async (workers: readonly WorkerProcess[]) => {
       const total = await inputs.stop();
       await waitFor(() => reader.hasAllBelow(total), 90_000, () => `all ${total} ids in the output; have ${reader.counts.size}`);
       // A duplicate could come after the last new id: read on until the topic stays quiet.
@@ -180,7 +105,7 @@ describe.skipIf(!hasKafka)('exactly-once with zombies on a real broker (child pr
     await caughtUp('both instances running');
     for (let round = 0; round < 10; round++) {
       const index = Math.floor(Math.random() * workers.length);
-      const victim = workers[index] as Worker;
+      const victim = workers[index] as WorkerProcess;
       if (round % 2 === 0) {
         victim.child.kill('SIGKILL');
         await victim.exited;

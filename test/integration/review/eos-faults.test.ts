@@ -14,7 +14,7 @@ function debugLogger(bindings: Record<string, unknown> = {}): Logger {
     appendFileSync(file, `${new Date().toISOString()} ${level} ${message ?? ''} ${JSON.stringify({ ...bindings, ...object }, (_k, v) => (v instanceof Error ? { name: v.name, message: v.message } : v))}\n`);
   return { debug: () => undefined, info: line('info'), warn: line('warn'), error: line('error'), child: (b) => debugLogger({ ...bindings, ...b }) };
 }
-import type { IncomingRecord, TransportConsumer } from '../../../src/transport/transport.ts';
+import { outputReader, waitFor } from '../../support/app-processes.ts';
 import { hasKafka, kafkaBrokers, uniqueName } from '../../support/services.ts';
 import { createTopics, produce } from '../../support/streams-harness.ts';
 import { TcpProxy } from '../../support/tcp-proxy.ts';
@@ -24,39 +24,9 @@ function brokerTarget(): { host: string; port: number } {
   return { host, port: Number(port) };
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
-const idOf = (record: IncomingRecord) => (JSON.parse(record.value?.toString() ?? '{}') as { id: number }).id;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function outputReader(transport: KafkaTransport, topic: string) {
-  const counts = new Map<number, number>();
-  let lastArrival = Date.now();
-  const consumer: TransportConsumer = transport.consumer({ groupId: uniqueName('r2-reader'), isolationLevel: 'read_committed' });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    eachBatch: async (batch) => {
-      for (const record of batch.records) counts.set(idOf(record), (counts.get(idOf(record)) ?? 0) + 1);
-      lastArrival = Date.now();
-    },
-  });
-  return {
-    counts,
-    hasAllBelow: (end: number) => {
-      for (let id = 0; id < end; id++) if (!counts.has(id)) return false;
-      return true;
-    },
-    quietFor: (ms: number) => Date.now() - lastArrival >= ms,
-    close: () => consumer.disconnect(),
-  };
-}
 
 /** Diagnosis only (message of a timeout): the app's private task state. */
 function internals(app: StreamsApp): string {

@@ -1,0 +1,96 @@
+/**
+ * Helpers for fault tests that run stream-processing apps as child processes against a real
+ * broker: start a worker and wait until it runs, feed input continuously, and count every id that
+ * reaches a read_committed output (to prove "none lost, none twice").
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { KafkaTransport } from '../../src/transport/kafka/index.ts';
+import type { IncomingRecord, TransportConsumer } from '../../src/transport/transport.ts';
+import { uniqueName } from './names.ts';
+
+export interface WorkerProcess {
+  readonly child: ChildProcess;
+  /** Resolves when the worker printed RUNNING; rejects (with its stderr) if it exits first. */
+  readonly running: Promise<void>;
+  readonly exited: Promise<number | null>;
+  stderr(): string;
+}
+
+/** Starts `worker` (a TypeScript file run with tsx) with `env` added to this process's environment. */
+export function startWorker(worker: string, env: Record<string, string>): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', worker], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const running = new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      if (chunk.toString().includes('RUNNING')) resolve();
+    });
+    void exited.then((code) => reject(new Error(`worker exited (${code}) before it ran: ${stderr.slice(-2_000)}`)));
+  });
+  return { child, running, exited, stderr: () => stderr };
+}
+
+/** Waits for a condition about child processes or the log; `what` explains a timeout. */
+export async function waitFor(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+export const idOf = (record: IncomingRecord) => (JSON.parse(record.value?.toString() ?? '{}') as { id: number }).id;
+
+/** Writes ids 0, 1, 2, ... to `topic` in small batches (every 20 ms) until stopped. */
+export function continuousInput(transport: KafkaTransport, topic: string, options: { readonly batch?: number; readonly keys?: number } = {}) {
+  const batch = options.batch ?? 8;
+  const keys = options.keys ?? 37;
+  let next = 0;
+  let stopped = false;
+  const producer = transport.producer();
+  const done = (async () => {
+    await producer.connect();
+    while (!stopped) {
+      const ids = Array.from({ length: batch }, () => next++);
+      await producer.send(ids.map((id) => ({ topic, key: Buffer.from(`k${id % keys}`), value: Buffer.from(JSON.stringify({ id })) })));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await producer.disconnect();
+  })();
+  return {
+    /** Ids written so far are all below this. */
+    written: () => next,
+    stop: async () => {
+      stopped = true;
+      await done;
+      return next;
+    },
+  };
+}
+
+/** Reads `topic` read_committed from the beginning for the whole test, counting every id. */
+export async function outputReader(transport: KafkaTransport, topic: string) {
+  const counts = new Map<number, number>();
+  let lastArrival = Date.now();
+  const consumer: TransportConsumer = transport.consumer({ groupId: uniqueName('output-reader'), isolationLevel: 'read_committed' });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await consumer.run({
+    eachBatch: async (batch) => {
+      for (const record of batch.records) counts.set(idOf(record), (counts.get(idOf(record)) ?? 0) + 1);
+      lastArrival = Date.now();
+    },
+  });
+  return {
+    counts,
+    hasAllBelow: (end: number) => {
+      for (let id = 0; id < end; id++) if (!counts.has(id)) return false;
+      return true;
+    },
+    quietFor: (ms: number) => Date.now() - lastArrival >= ms,
+    close: () => consumer.disconnect(),
+  };
+}
