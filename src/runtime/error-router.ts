@@ -45,6 +45,11 @@ export class ErrorRouter {
   }
 
   /** Routes a failed record; `lineage` holds the references the failed record owned. `policy` overrides the stage's. */
+  /** An error no policy can absorb (a state store that failed): the app stops. */
+  fatal(error: Error): void {
+    this.options.onFatal(error);
+  }
+
   handle(stage: ErrorStage, node: string, lineage: Lineage, thrown: unknown, policy: ErrorPolicy = this.policyFor(stage)): void {
     const error = contextualize(stage, node, lineage, thrown);
     const code = error instanceof StreamsError ? error.code : 'PROCESSING_FAILED';

@@ -15,6 +15,8 @@ import { instrumentationEnabled, publish } from './instrumentation.ts';
 import { PartitionProgress, releaseLineage, retainLineage, type Lineage, type ProgressListener } from './lineage.ts';
 import type { RecordOutput } from './record-output.ts';
 import { StreamRecord } from './stream-record.ts';
+import { aggregateStep, applyTableChange, joinStep, type StepHost } from './stateful-steps.ts';
+import { GLOBAL, type StateStores, type StoreHandle } from './state-stores.ts';
 
 export interface TaskDependencies {
   readonly app: string;
@@ -27,6 +29,13 @@ export interface TaskDependencies {
   readonly progressListener?: ProgressListener;
   /** True under exactly-once (see `NodeContext.transactional`). */
   readonly transactional?: boolean;
+  /** The state stores tables, joins and aggregations use; required when the topology has any. */
+  readonly stores?: StateStores;
+  /**
+   * A table task: records below this offset were processed before (it is the committed offset the
+   * task started from); they only rebuild the store and are not forwarded again.
+   */
+  readonly restoreUntil?: number;
 }
 
 export class Task {
@@ -42,6 +51,8 @@ export class Task {
   private nextOffset: number | undefined;
   private readonly flushers = new Set<() => void>();
   private readonly closers = new Set<() => void>();
+  /** Set when the task reads a table's topic: records update its store. */
+  private readonly table: StoreHandle | undefined;
 
   constructor(
     private readonly deps: TaskDependencies,
@@ -53,6 +64,8 @@ export class Task {
     this.progress = new PartitionProgress(topic, partition, deps.progressListener);
     this.keySerde = deps.topology.serde(sourceName, 'keySerde');
     this.valueSerde = deps.topology.serde(sourceName, 'valueSerde');
+    const source = deps.topology.node(sourceName);
+    this.table = source.kind === 'table' ? this.store(source.store.name, partition) : undefined;
     this.wire();
   }
 
@@ -102,6 +115,10 @@ export class Task {
   process(raw: IncomingRecord): void {
     if (!this.accepts(raw)) return;
     this.nextOffset = raw.offset + 1;
+    if (this.table !== undefined) {
+      this.processTableRecord(this.table, raw);
+      return;
+    }
     const origin = this.progress.track(raw);
     const lineage = [origin];
     let key: unknown;
@@ -116,6 +133,71 @@ export class Task {
     if (raw.timestamp > this.streamTimeValue) this.streamTimeValue = raw.timestamp;
     const record = new StreamRecord(key, value, raw.headers, raw.timestamp, { topic: raw.topic, partition: raw.partition, offset: raw.offset }, lineage);
     this.forward(this.sourceName, record);
+  }
+
+  /**
+   * A record of a table's topic: the store takes it (a `null` value deletes without reaching the
+   * value serde), then the change goes to the table's children, unless the record is below
+   * `restoreUntil` and only rebuilds the store.
+   */
+  private processTableRecord(table: StoreHandle, raw: IncomingRecord): void {
+    if (raw.offset < (this.deps.restoreUntil ?? 0)) {
+      this.deps.stores?.restore(table, raw, () => undefined)?.catch(() => undefined);
+      return;
+    }
+    const lineage = [this.progress.track(raw)];
+    let key: unknown;
+    let value: unknown;
+    try {
+      key = this.keySerde.deserialize(raw.key, raw.topic);
+      value = raw.value === null ? null : this.valueSerde.deserialize(raw.value, raw.topic);
+    } catch (error) {
+      this.deps.errors.handle('deserialization', this.sourceName, lineage, error);
+      return;
+    }
+    // As in Kafka Streams, a table record without a key cannot be stored.
+    if (key === null || key === undefined) {
+      releaseLineage(lineage);
+      return;
+    }
+    if (raw.timestamp > this.streamTimeValue) this.streamTimeValue = raw.timestamp;
+    applyTableChange(this.host(), this.sourceName, table.store, key, value);
+    const record = new StreamRecord(key, value, raw.headers, raw.timestamp, { topic: raw.topic, partition: raw.partition, offset: raw.offset }, lineage);
+    this.forward(this.sourceName, record);
+  }
+
+  /** The open store `storeName` of this task's partition (or the instance's global one). */
+  private store(storeName: string, partition: number): StoreHandle {
+    const handle = this.deps.stores?.get(storeName, partition);
+    if (handle === undefined) {
+      throw new StreamsError(`task ${this.id}: store ${storeName} (partition ${partition === GLOBAL ? 'global' : partition}) is not open`, { code: 'TOPOLOGY_INVALID' });
+    }
+    return handle;
+  }
+
+  private hostValue: StepHost | undefined;
+
+  /** What the stateful steps see of this task. */
+  private host(): StepHost {
+    this.hostValue ??= {
+      app: this.deps.app,
+      partition: this.partition,
+      forward: (node, record) => this.forward(node, record),
+      fail: (node, lineage, error, stage) => this.deps.errors.handle(stage, node, lineage, error),
+      storeFailed: (error) => this.deps.errors.fatal(error),
+      streamTime: () => this.streamTimeValue,
+      output: {
+        // A closed task's changelog writes must not land after the next owner's.
+        write: (record, lineage, onError) => {
+          if (this.closed) releaseLineage(lineage);
+          else this.deps.output.write(record, lineage, onError);
+        },
+        flush: () => this.deps.output.flush(),
+        close: async () => {},
+      },
+      isClosed: () => this.closed,
+    };
+    return this.hostValue;
   }
 
   /** Stops the pipeline; records still in flight no longer move the commit point. */
@@ -146,7 +228,7 @@ export class Task {
 
   private wire(): void {
     // The source has no input subject: process() forwards its records to the children directly.
-    const nodes = this.reachable().filter((node) => node.kind !== 'source');
+    const nodes = this.reachable().filter((node) => node.kind !== 'source' && node.name !== this.sourceName);
     for (const node of nodes) this.inputs.set(node.name, new Subject<AnyRecord>());
     for (const node of nodes) {
       const input = this.inputs.get(node.name) as Subject<AnyRecord>;
@@ -160,9 +242,27 @@ export class Task {
         case 'sink':
           this.subscriptions.push(this.runSink(node, input));
           break;
+        case 'join': {
+          const table = this.store(node.store, node.global ? GLOBAL : this.partition);
+          this.subscriptions.push(input.subscribe(joinStep(this.host(), node, table.store)));
+          break;
+        }
+        case 'aggregate': {
+          const handle = this.store(node.store.name, this.partition);
+          const step = aggregateStep(this.host(), {
+            node,
+            store: handle.store,
+            keySerde: handle.keySerde,
+            valueSerde: handle.valueSerde,
+            changelogTopic: this.deps.topicName(node.store.changelog),
+            restoredKeys: handle.restoredKeys(),
+          });
+          this.subscriptions.push(input.subscribe(step));
+          break;
+        }
         default:
-          // StreamsApp and the test driver refuse these topologies before any task exists.
-          throw new ConfigError(`${node.name}: tables are not supported by this runtime yet`);
+          // Table sources start tasks of their own; a global table is read outside any task.
+          throw new ConfigError(`${node.name}: a ${node.kind} node cannot be fed by another node`);
       }
     }
   }

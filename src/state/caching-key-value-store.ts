@@ -92,6 +92,13 @@ export class CachingKeyValueStore<K, V> implements KeyValueStore<K, V> {
     return this.#cache.peek(id) ?? result.value;
   }
 
+  /** A cached answer (counted as a hit), or `undefined` on a miss, which only `lookup` can fill. */
+  peek(key: K): Lookup<V> | undefined {
+    const cached = this.#cache.get(this.#id(key));
+    if (cached !== undefined) this.#hits++;
+    return cached;
+  }
+
   async put(key: K, value: V): Promise<void> {
     await this.#writeThrough([{ key, value }], () => this.#inner.put(key, value));
   }

@@ -43,6 +43,11 @@ export class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
   }
 
   async lookup(key: K): Promise<Lookup<V>> {
+    return this.peek(key);
+  }
+
+  /** Always answers: everything is in memory. */
+  peek(key: K): Lookup<V> {
     this.#checkOpen();
     const slot = this.#slots.get(this.#id(key));
     if (slot === undefined) return UNKNOWN;

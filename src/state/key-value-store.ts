@@ -39,6 +39,12 @@ export interface KeyValueStore<K, V> {
   get(key: K): Promise<V | undefined>;
   /** Like `get`, but says whether an absent key was deleted or never seen. */
   lookup(key: K): Promise<Lookup<V>>;
+  /**
+   * The answer `lookup` would give, when the store can give it without waiting (an in-memory slot,
+   * a cache hit); `undefined` when only `lookup` can tell. Lets the runtime join and aggregate
+   * synchronously on the hot path, and the test driver stay synchronous on in-memory stores.
+   */
+  peek?(key: K): Lookup<V> | undefined;
   put(key: K, value: V): Promise<void>;
   /** Deletes the key, keeping a tombstone so that a read-through loader does not bring it back. */
   delete(key: K): Promise<void>;

@@ -62,6 +62,12 @@ export class ReadThroughKeyValueStore<K, V> implements KeyValueStore<K, V> {
     return now.kind === 'unknown' ? result.value : now;
   }
 
+  /** What the inner store knows without waiting; a key it has never carried needs the loader. */
+  peek(key: K): Lookup<V> | undefined {
+    const known = this.#inner.peek?.(key);
+    return known === undefined || known.kind === 'unknown' ? undefined : known;
+  }
+
   async put(key: K, value: V): Promise<void> {
     await this.#writeThrough([key], () => this.#inner.put(key, value));
   }

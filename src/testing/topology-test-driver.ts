@@ -21,9 +21,10 @@ import type { RecordOutput } from '../runtime/record-output.ts';
 import { Task } from '../runtime/task.ts';
 import { resolveSerde, type SerdeSpec } from '../serdes/serde-registry.ts';
 import type { Serde } from '../serdes/serde.ts';
-import type { SourceNode } from '../topology/graph.ts';
+import type { GlobalTableNode, SourceNode, TableSourceNode } from '../topology/graph.ts';
+import { GLOBAL, StateStores } from '../runtime/state-stores.ts';
+import type { KeyValueStore } from '../state/key-value-store.ts';
 import { Topology } from '../topology/topology.ts';
-import { assertRuntimeSupports } from '../runtime/supported-nodes.ts';
 import { MemoryBroker } from '../transport/memory/memory-broker.ts';
 import type { Headers, IncomingRecord, OutgoingRecord } from '../transport/transport.ts';
 import { tpKey } from '../transport/topic-partition-key.ts';
@@ -65,18 +66,21 @@ export class TopologyTestDriver {
   private fatal: Error | undefined;
   private readonly transactional: boolean;
   private closed = false;
+  /** Stores of tables and aggregations, one per partition, and one per global table. */
+  readonly stores: StateStores;
 
   constructor(
     readonly topology: Topology,
     options: TopologyTestDriverOptions = {},
   ) {
-    assertRuntimeSupports(topology);
     this.applicationId = options.applicationId ?? 'test-app';
     this.deadLetterTopic = options.deadLetterTopic ?? `${this.applicationId}-dlq`;
     this.transactional = options.transactional ?? false;
     this.scheduler = new VirtualTimeScheduler();
     this.scheduler.frame = options.wallClockStartMs ?? 0;
     this.broker = new MemoryBroker({ defaultPartitions: options.defaultPartitions ?? 1, now: () => this.scheduler.now() });
+    this.stores = new StateStores(topology);
+    for (const node of topology.nodes) if (node.kind === 'globalTable') this.stores.open(node.store.name, GLOBAL);
     this.output = {
       write: (record, lineage, _onError) => this.write(record, lineage),
       flush: async () => {},
@@ -110,6 +114,18 @@ export class TopologyTestDriver {
   /** An output topic to read what the topology wrote, in the order it was written. */
   createOutputTopic<K, V>(topic: string, serdes: { readonly keySerde: SerdeSpec; readonly valueSerde: SerdeSpec }): TestOutputTopic<K, V> {
     return new TestOutputTopic<K, V>(() => this.written.get(topic) ?? [], resolveSerde(serdes.keySerde) as Serde<K>, resolveSerde(serdes.valueSerde) as Serde<V>);
+  }
+
+  /**
+   * The store `name` of a table, global table or aggregation, for `partition` (ignored for a global
+   * table), as the topology's tasks see it; `undefined` until a record of that partition arrived.
+   * A windowed aggregation's store is keyed by `{ key, window: { start, end } }`.
+   *
+   * @example expect(await driver.getKeyValueStore<string, number>('counts')?.get('p1')).toBe(2);
+   */
+  getKeyValueStore<K, V>(name: string, partition = 0): KeyValueStore<K, V> | undefined {
+    const global = this.topology.stores().some(({ node, store }) => store.name === name && this.topology.node(node).kind === 'globalTable');
+    return this.stores.get(name, global ? GLOBAL : partition)?.store as KeyValueStore<K, V> | undefined;
   }
 
   /** Dead-letter records written so far, with their `dlq.*` headers decoded. */
@@ -181,6 +197,7 @@ export class TopologyTestDriver {
     this.closed = true;
     for (const task of this.tasks.values()) task.close();
     this.tasks.clear();
+    void this.stores.closeAll().catch(() => undefined);
   }
 
   private pipe(record: OutgoingRecord): void {
@@ -205,8 +222,8 @@ export class TopologyTestDriver {
   private processPending(): void {
     let progressed = true;
     while (progressed && !this.fatal) {
-      progressed = false;
-      for (const source of this.topology.sources()) {
+      progressed = this.applyGlobalTables();
+      for (const source of this.tableAndStreamSources()) {
         const topic = Topology.topicName(source, this.applicationId);
         if (!this.broker.hasTopic(topic)) continue;
         for (let partition = 0; partition < this.broker.partitionCount(topic); partition++) {
@@ -231,10 +248,40 @@ export class TopologyTestDriver {
     }
   }
 
-  private taskFor(source: SourceNode, topic: string, partition: number): Task {
+  /** Table sources first, so that a table record and a stream record piped in that order are processed in it. */
+  private tableAndStreamSources(): Array<SourceNode | TableSourceNode> {
+    return [
+      ...this.topology.nodes.filter((node): node is TableSourceNode => node.kind === 'table'),
+      ...this.topology.sources(),
+    ];
+  }
+
+  /** Applies unread records of global tables' topics to their stores; true when there were any. */
+  private applyGlobalTables(): boolean {
+    let applied = false;
+    for (const node of this.topology.nodes.filter((n): n is GlobalTableNode => n.kind === 'globalTable')) {
+      if (!this.broker.hasTopic(node.topic)) continue;
+      const handle = this.stores.get(node.store.name, GLOBAL);
+      if (handle === undefined) continue;
+      for (let partition = 0; partition < this.broker.partitionCount(node.topic); partition++) {
+        const key = tpKey({ topic: node.topic, partition });
+        for (const record of this.broker.read(node.topic, partition, this.positions.get(key) ?? 0)) {
+          this.positions.set(key, record.offset + 1);
+          applied = true;
+          void this.stores.restore(handle, record, () => undefined)?.catch((error: unknown) => {
+            this.fatal ??= error instanceof Error ? error : new Error(String(error));
+          });
+        }
+      }
+    }
+    return applied;
+  }
+
+  private taskFor(source: SourceNode | TableSourceNode, topic: string, partition: number): Task {
     const key = tpKey({ topic, partition });
     let task = this.tasks.get(key);
     if (!task) {
+      for (const { node, store } of this.topology.stores()) if (this.topology.node(node).kind !== 'globalTable') this.stores.open(store.name, partition);
       task = new Task(
         {
           app: this.applicationId,
@@ -244,6 +291,7 @@ export class TopologyTestDriver {
           scheduler: this.scheduler,
           topicName: (node) => Topology.topicName(node, this.applicationId),
           transactional: this.transactional,
+          stores: this.stores,
         },
         source.name,
         topic,

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ConfigError,
   MemoryTransport,
   StreamRecord,
   StreamsApp,
@@ -324,11 +323,6 @@ describe('the current runtime and tables', () => {
     builder.stream<string, Rating>('ratings').join(users, (r) => r, { name: 'enrich' }).to('out');
     return builder.build();
   }
-
-  it('the test driver refuses a topology with tables, naming the node', () => {
-    expect(() => new TopologyTestDriver(tableTopology())).toThrow(ConfigError);
-    expect(() => new TopologyTestDriver(tableTopology())).toThrow(/^users: tables are not supported by this runtime yet/);
-  });
 
   it('StreamsApp.start() refuses it before touching the broker', async () => {
     const transport = new MemoryTransport();

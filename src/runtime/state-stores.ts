@@ -1,0 +1,150 @@
+/**
+ * The state stores of one app instance (or one test driver): one store per (store, partition) for a
+ * table or an aggregation, shared by the tasks of that partition number (the table's task writes it,
+ * the stream's task reads it), and one per global table (partition `GLOBAL`).
+ *
+ * Stores are built from the topology's `StoreSpec` with `materialize()`; a windowed aggregation's
+ * store is keyed by `Windowed<K>` (see `windowed-serde.ts`).
+ */
+import { StateStoreError, toError } from '../errors/streams-error.ts';
+import type { Serde } from '../serdes/serde.ts';
+import type { CacheStats } from '../state/caching-key-value-store.ts';
+import type { KeyValueStore } from '../state/key-value-store.ts';
+import { materialize } from '../state/materialize.ts';
+import { keyIdentity } from '../state/store-key.ts';
+import { windowedSerde } from '../state/windowed-serde.ts';
+import type { TableNode } from '../topology/graph.ts';
+import type { Topology } from '../topology/topology.ts';
+import type { IncomingRecord } from '../transport/transport.ts';
+
+/** The partition number of a global table's store. */
+export const GLOBAL = -1;
+
+export interface StoreHandle {
+  readonly name: string;
+  readonly partition: number;
+  readonly node: TableNode;
+  readonly store: KeyValueStore<unknown, unknown>;
+  /** The store's key serde: the node's, or its windowed form for a windowed aggregation. */
+  readonly keySerde: Serde<unknown>;
+  readonly valueSerde: Serde<unknown>;
+  /** Resolves once `init()` finished (a PostgreSQL store creates its table). */
+  readonly ready: Promise<void>;
+  cacheStats(): CacheStats | undefined;
+  /** Live keys written by `restore()`; an aggregation uses them to close restored windows. */
+  restoredKeys(): unknown[];
+}
+
+export class StateStores {
+  private readonly handles = new Map<string, StoreHandle & { readonly restored: Map<string, unknown> }>();
+  private readonly owners = new Map<string, TableNode>();
+
+  constructor(private readonly topology: Topology) {
+    for (const { node } of topology.stores()) {
+      const owner = topology.node(node) as TableNode;
+      this.owners.set(owner.store.name, owner);
+    }
+  }
+
+  /** The store's handle for `partition`, if open. */
+  get(storeName: string, partition: number): StoreHandle | undefined {
+    return this.handles.get(slot(storeName, partition));
+  }
+
+  /** Every open handle. */
+  list(): StoreHandle[] {
+    return [...this.handles.values()];
+  }
+
+  /** Opens (or returns the open) store of `storeName` for `partition`. */
+  open(storeName: string, partition: number): StoreHandle {
+    const existing = this.handles.get(slot(storeName, partition));
+    if (existing) return existing;
+    const node = this.owners.get(storeName);
+    if (node === undefined) throw new StateStoreError(`no store named ${storeName} in this topology`);
+    const nodeKeySerde = this.topology.serde(node.name, 'keySerde');
+    const valueSerde = this.topology.serde(node.name, 'valueSerde');
+    const keySerde = node.kind === 'aggregate' && node.window !== undefined ? (windowedSerde(nodeKeySerde, node.window.sizeMs) as Serde<unknown>) : nodeKeySerde;
+    const built = materialize({ name: storeName, keySerde, valueSerde, ...node.store.layers });
+    const restored = new Map<string, unknown>();
+    const handle = {
+      name: storeName,
+      partition,
+      node,
+      store: built.store,
+      keySerde,
+      valueSerde,
+      ready: built.store.init(),
+      cacheStats: () => built.cacheStats(),
+      restoredKeys: () => [...restored.values()],
+      restored,
+    };
+    // Failures surface to whoever awaits `ready`; an unawaited rejection must not crash the process.
+    handle.ready.catch(() => undefined);
+    this.handles.set(slot(storeName, partition), handle);
+    return handle;
+  }
+
+  /**
+   * Applies one record of the store's topic (the table's source topic, or its changelog) without
+   * processing it: a `null` value deletes. A record that cannot be decoded is skipped and reported
+   * to `onSkip` (it was dead-lettered, or never valid, when it was first processed).
+   */
+  restore(handle: StoreHandle, raw: IncomingRecord, onSkip: (error: Error) => void): Promise<void> | undefined {
+    const own = this.handles.get(slot(handle.name, handle.partition));
+    if (own === undefined) return undefined;
+    let key: unknown;
+    let value: unknown;
+    try {
+      key = handle.keySerde.deserialize(raw.key, raw.topic);
+      value = raw.value === null ? null : handle.valueSerde.deserialize(raw.value, raw.topic);
+    } catch (error) {
+      onSkip(toError(error));
+      return undefined;
+    }
+    if (key === null || key === undefined) return undefined;
+    const id = keyIdentity(handle.keySerde, handle.name)(key);
+    if (value === null) own.restored.delete(id);
+    else own.restored.set(id, key);
+    return value === null ? handle.store.delete(key) : handle.store.put(key, value);
+  }
+
+  /** Flushes every open store (at commit). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.handles.values()].map((handle) => handle.store.flush()));
+  }
+
+  /** Closes (flushing) the stores of `partition`; their next owner restores them. */
+  async closePartition(partition: number): Promise<void> {
+    const closing = [...this.handles.values()].filter((handle) => handle.partition === partition);
+    for (const handle of closing) this.handles.delete(slot(handle.name, handle.partition));
+    await closeAll(closing);
+  }
+
+  /** Closes one store, e.g. to restore it again from scratch. */
+  async close(storeName: string, partition: number): Promise<void> {
+    const handle = this.handles.get(slot(storeName, partition));
+    if (handle === undefined) return;
+    this.handles.delete(slot(storeName, partition));
+    await closeAll([handle]);
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.handles.values()];
+    this.handles.clear();
+    await closeAll(all);
+  }
+}
+
+async function closeAll(handles: readonly StoreHandle[]): Promise<void> {
+  const results = await Promise.allSettled(handles.map(async (handle) => {
+    await handle.ready.catch(() => undefined);
+    await handle.store.close();
+  }));
+  const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+  if (failed) throw new StateStoreError(`closing a state store failed: ${toError(failed.reason).message}`, { cause: failed.reason });
+}
+
+function slot(storeName: string, partition: number): string {
+  return `${partition}\u0000${storeName}`;
+}
