@@ -53,6 +53,12 @@ export interface ConsumedBatch {
   readonly records: readonly IncomingRecord[];
   /** The partition's high watermark when the batch was fetched (offset after the last readable record). */
   readonly highWatermark: number;
+  /**
+   * The offset the consumer fetches next for this partition once the batch is handled. Past the last
+   * record, and also past what the fetch skipped after it (transaction markers, aborted records,
+   * compacted gaps), so it can reach the end offset of a log that ends with a marker.
+   */
+  readonly nextOffset: number;
 }
 
 export interface BatchContext {
@@ -78,6 +84,13 @@ export interface ConsumerOptions {
   readonly isolationLevel?: 'read_committed' | 'read_uncommitted';
   /** Upper bound on one fetch per partition; default 1 MiB. */
   readonly maxBytesPerPartition?: number;
+  /**
+   * How the group spreads partitions over its members; every member of a group must ask for the
+   * same one. Default `round-robin`. `copartitioned` gives partition N of every subscribed topic to
+   * one member (Kafka Streams' partition groups: task N joins partition N of its topics), spreading
+   * the partition numbers evenly; a member gets nothing of a topic it does not subscribe to.
+   */
+  readonly assignment?: 'round-robin' | 'copartitioned';
 }
 
 export interface ConsumerRunOptions {
@@ -103,6 +116,14 @@ export interface ConsumerRunOptions {
    * the group and fetches nothing more; the caller should stop too, loudly.
    */
   onStopped?(error: Error): void;
+  /**
+   * Called when the consumer moves its position past offsets without delivering a batch: a fetch
+   * that found only transaction markers or aborted records. `nextOffset` is the next offset it will
+   * fetch for that owned, unpaused partition. With `ConsumedBatch.nextOffset` it lets a reader that
+   * restores up to the end offset see that it got there even when the log ends with markers. May
+   * also be called for delivered batches (with their `nextOffset`); must not throw.
+   */
+  onPosition?(partition: TopicPartition, nextOffset: number): void;
   /** Default 1. */
   readonly partitionsConsumedConcurrently?: number;
 }

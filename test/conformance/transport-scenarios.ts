@@ -10,7 +10,8 @@
 import { describe, expect, it } from 'vitest';
 import { TransportError } from '../../src/errors/streams-error.ts';
 import { partitionForKey } from '../../src/transport/memory/murmur2.ts';
-import type { BatchContext, ConsumerOptions, TopicPartition, Transport } from '../../src/transport/transport.ts';
+import { tpKey } from '../../src/transport/topic-partition-key.ts';
+import type { BatchContext, ConsumerOptions, TopicPartition, Transport, TransportConsumer } from '../../src/transport/transport.ts';
 import { uniqueName } from '../support/names.ts';
 import {
   Collector,
@@ -433,6 +434,115 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
           // The leaver committed every batch it handled, so its successor starts where it stopped.
           const takenOver = b.seen.records.filter((r) => leftByA.includes(r.partition));
           expect(takenOver.filter((r) => str(r.value).startsWith('phase1-'))).toEqual([]);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+    });
+
+    describe('co-partitioned assignment', () => {
+      it(
+        "two 'copartitioned' members over two 4-partition topics own both topics' partition N together; the one left owns everything",
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const left = await createTopic(admin, { topic: uniqueName('conf-copart-left'), partitions: 4 });
+          const right = await createTopic(admin, { topic: uniqueName('conf-copart-right'), partitions: 4 });
+          const groupId = uniqueName('conf-copart-group');
+          const a = await startCopartitionedMember(t, groupId, [left, right]);
+          await eventually(() => a.assignment().length, (n) => n === 8, 'the first member to own all 8 partitions');
+
+          const b = await startCopartitionedMember(t, groupId, [left, right]);
+          const [ofA, ofB] = await eventually(
+            () => [a.assignment(), b.assignment()] as const,
+            ([ofA, ofB]) => ofA.length > 0 && ofB.length > 0 && ofA.length + ofB.length === 8 && new Set([...ofA, ...ofB].map(tpKey)).size === 8,
+            'both members to own a disjoint part of the two topics',
+          );
+          for (const owned of [ofA, ofB]) {
+            // Partition N of the left topic and partition N of the right one belong together.
+            expect(partitionsOfTopic(owned, left)).toEqual(partitionsOfTopic(owned, right));
+            expect(partitionsOfTopic(owned, left)).toHaveLength(2);
+          }
+
+          await a.disconnect();
+          await eventually(() => b.assignment().length, (n) => n === 8, 'the remaining member to own all 8 partitions');
+          expect(partitionsOfTopic(b.assignment(), left)).toEqual([0, 1, 2, 3]);
+          expect(partitionsOfTopic(b.assignment(), right)).toEqual([0, 1, 2, 3]);
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+
+      it(
+        "with topics of 3 and 2 partitions, 'copartitioned' keeps partition N of both together and spreads the 3 numbers over 2 members",
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          // Round-robin over these 5 topic-partitions would split some partition N across the members.
+          const wide = await createTopic(admin, { topic: uniqueName('conf-copart-wide'), partitions: 3 });
+          const narrow = await createTopic(admin, { topic: uniqueName('conf-copart-narrow'), partitions: 2 });
+          const groupId = uniqueName('conf-copart-uneven-group');
+          const a = await startCopartitionedMember(t, groupId, [wide, narrow]);
+          await eventually(() => a.assignment().length, (n) => n === 5, 'the first member to own all 5 partitions');
+          const b = await startCopartitionedMember(t, groupId, [wide, narrow]);
+          const [ofA, ofB] = await eventually(
+            () => [a.assignment(), b.assignment()] as const,
+            ([ofA, ofB]) => ofA.length > 0 && ofB.length > 0 && ofA.length + ofB.length === 5 && new Set([...ofA, ...ofB].map(tpKey)).size === 5,
+            'both members to own a disjoint part of the two topics',
+          );
+          const numbers = [partitionsOfTopic(ofA, wide), partitionsOfTopic(ofB, wide)];
+          expect(numbers.map((n) => n.length).sort()).toEqual([1, 2]);
+          for (const [i, owned] of [ofA, ofB].entries()) {
+            const ofWide = numbers[i] ?? [];
+            expect(partitionsOfTopic(owned, narrow)).toEqual(ofWide.filter((n) => n < 2));
+          }
+        },
+        SCENARIO_TIMEOUT_MS,
+      );
+    });
+
+    describe('fetch positions', () => {
+      it(
+        'nextOffset reaches the end offset of a log that ends with transaction markers, past the last delivered record; onPosition tells of an aborted tail',
+        async () => {
+          const t = await transport();
+          const admin = await connectedAdmin(t);
+          const topic = await createTopic(admin, { topic: uniqueName('conf-position') });
+          const producer = await connectedProducer(t, { transactionalId: uniqueName('conf-position-producer') });
+          const committed = await producer.transaction();
+          await committed.send(recordsTo(topic, 0, 'committed', 3));
+          await committed.commit();
+          // Three records and the commit marker; Kafka writes the marker just after commit() returns.
+          const endAfterCommit = 4;
+          await eventually(() => admin.endOffsets(topic), (ends) => ends.get(0) === endAfterCommit, `the end offset to reach ${endAfterCommit}`);
+
+          const consumer = await connectedConsumer(t, { groupId: uniqueName('conf-position-group') });
+          const seen = new Collector();
+          const positions: number[] = [];
+          const positionPartitions: TopicPartition[] = [];
+          await consumer.subscribe({ topics: [topic] });
+          await consumer.run({
+            eachBatch: seen.handler(),
+            onPosition: (tp, nextOffset) => {
+              positionPartitions.push(tp);
+              positions.push(nextOffset);
+            },
+          });
+          const furthest = () => Math.max(-1, ...seen.batches.map((batch) => batch.nextOffset), ...positions);
+          await eventually(furthest, (offset) => offset >= endAfterCommit, `the position to reach the end offset ${endAfterCommit}`);
+          expect(values(seen.records)).toEqual(['committed-0', 'committed-1', 'committed-2']);
+          expect((seen.records.at(-1)?.offset ?? 0) + 1).toBeLessThan(endAfterCommit);
+          expect(furthest()).toBe(endAfterCommit);
+          for (const batch of seen.batches) expect(batch.nextOffset).toBeGreaterThan(batch.records.at(-1)?.offset ?? Number.POSITIVE_INFINITY);
+
+          // Only aborted records and a marker follow: no batch to deliver, so onPosition alone tells.
+          const aborted = await producer.transaction();
+          await aborted.send(recordsTo(topic, 0, 'aborted', 2));
+          await aborted.abort();
+          const endAfterAbort = endAfterCommit + 3;
+          await eventually(() => admin.endOffsets(topic), (ends) => ends.get(0) === endAfterAbort, `the end offset to reach ${endAfterAbort}`);
+          await eventually(() => Math.max(-1, ...positions), (offset) => offset >= endAfterAbort, `onPosition to reach the end offset ${endAfterAbort}`);
+          expect(Math.max(...positions)).toBe(endAfterAbort);
+          expect(seen.records).toHaveLength(3);
+          expect(positionPartitions.every((tp) => tp.topic === topic && tp.partition === 0)).toBe(true);
         },
         SCENARIO_TIMEOUT_MS,
       );
@@ -923,4 +1033,16 @@ export function defineTransportConformance(label: string, setup: TransportSetup)
       );
     });
   });
+}
+
+/** A member of a 'copartitioned' group reading `topics`; only its assignment matters here. */
+async function startCopartitionedMember(transport: Transport, groupId: string, topics: readonly string[]): Promise<TransportConsumer> {
+  const consumer = await connectedConsumer(transport, { groupId, assignment: 'copartitioned' });
+  await consumer.subscribe({ topics });
+  await consumer.run({ eachBatch: async () => undefined });
+  return consumer;
+}
+
+function partitionsOfTopic(tps: readonly TopicPartition[], topic: string): number[] {
+  return partitionsOf(tps.filter((tp) => tp.topic === topic));
 }

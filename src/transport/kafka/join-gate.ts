@@ -18,7 +18,7 @@ import { PartitionAssigners, type Broker, type PartitionAssigner } from 'kafkajs
 import { waitAtMost } from '../wait-at-most.ts';
 
 export interface JoinGate {
-  /** kafkajs' round-robin assigner, with the hook installed on the consumer's cluster. */
+  /** The wrapped assigner (kafkajs' round-robin by default), with the hook installed on the consumer's cluster. */
   readonly assigner: PartitionAssigner;
   /** Whether the hook went in; false until kafkajs builds the consumer, and on unknown kafkajs shapes. */
   installed(): boolean;
@@ -28,8 +28,9 @@ export interface JoinGate {
  * Builds the assigner for `kafka.consumer({ partitionAssigners: [gate.assigner] })`.
  *
  * @param beforeJoin runs before each JoinGroup; kafkajs waits for it, at most `maxWaitMs`.
+ * @param inner the assigner that decides the assignment; the gate only adds the hook.
  */
-export function createJoinGate(beforeJoin: () => Promise<void>, maxWaitMs: number): JoinGate {
+export function createJoinGate(beforeJoin: () => Promise<void>, maxWaitMs: number, inner: PartitionAssigner = PartitionAssigners.roundRobin): JoinGate {
   let installed = false;
   const assigner: PartitionAssigner = (config) => {
     const cluster = config.cluster as { findGroupCoordinator?: unknown };
@@ -42,7 +43,7 @@ export function createJoinGate(beforeJoin: () => Promise<void>, maxWaitMs: numbe
       };
       installed = true;
     }
-    return PartitionAssigners.roundRobin(config);
+    return inner(config);
   };
   return { assigner, installed: () => installed };
 }

@@ -44,7 +44,7 @@
  *   a batch runs: a handler that neither returns nor calls `heartbeat()` within the session timeout
  *   is evicted, and its later commits fail (retriable).
  */
-import type { Consumer, EachBatchPayload, Logger } from 'kafkajs';
+import { PartitionAssigners, type Consumer, type EachBatchPayload, type Logger } from 'kafkajs';
 import { ConfigError, TransportError } from '../../errors/streams-error.ts';
 import type {
   BatchContext,
@@ -56,6 +56,7 @@ import type {
 } from '../transport.ts';
 import { BatchHandlerError } from './batch-handler-error.ts';
 import { isGroupMembershipError, wrapKafkaError } from './errors.ts';
+import { copartitionedAssigner } from './copartitioned-assigner.ts';
 import { createJoinGate, type JoinGate } from './join-gate.ts';
 import type { ResolvedKafkaOptions } from './options.ts';
 import { PartitionOwnership } from './partition-ownership.ts';
@@ -91,6 +92,7 @@ export class KafkaConsumer implements TransportConsumer {
   /** Set when kafkajs crashed and will not restart. */
   private crashed: unknown;
   private onStopped: ((error: Error) => void) | undefined;
+  private onPosition: ((partition: TopicPartition, nextOffset: number) => void) | undefined;
   /** A group-membership error a heartbeat saw during a batch; cleared by the next join. */
   private rebalanceSignal: unknown;
 
@@ -108,7 +110,8 @@ export class KafkaConsumer implements TransportConsumer {
     const heartbeatInterval = options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs;
     const rebalanceTimeout = options.rebalanceTimeoutMs ?? DEFAULTS.rebalanceTimeoutMs;
     const gateBound = Math.max(1_000, Math.min(sessionTimeout, rebalanceTimeout) - heartbeatInterval);
-    this.gate = createJoinGate(() => this.ownership.revokeAll('rejoining the group'), gateBound);
+    const assigner = options.assignment === 'copartitioned' ? copartitionedAssigner : PartitionAssigners.roundRobin;
+    this.gate = createJoinGate(() => this.ownership.revokeAll('rejoining the group'), gateBound, assigner);
 
     this.consumer = kafka.consumer({
       groupId: options.groupId,
@@ -160,6 +163,7 @@ export class KafkaConsumer implements TransportConsumer {
       throw new TransportError(`run of consumer for group "${this.groupId}" failed: partitionsConsumedConcurrently must be a positive integer`);
     }
     this.onStopped = options.onStopped;
+    this.onPosition = options.onPosition;
     this.ownership.setCallbacks({
       onAssigned: (partitions) => options.onAssigned?.(partitions),
       onRevoked: (partitions) => options.onRevoked?.(partitions),
@@ -249,6 +253,11 @@ export class KafkaConsumer implements TransportConsumer {
       const stillPaused = [...this.paused.values()].filter((tp) => this.ownership.owns(tp));
       if (stillPaused.length > 0) this.tryKafka(() => this.consumer.pause(groupByTopic(stillPaused)));
     });
+    // kafkajs never hands a batch it filtered empty (only markers or aborted records) to eachBatch, but
+    // it moves its position past it and says so with this event: the one sign of that move.
+    this.consumer.on(events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize === 0) this.reportPosition({ topic: payload.topic, partition: payload.partition }, Number(payload.lastOffset) + 1);
+    });
     this.consumer.on(events.CRASH, ({ payload }) => {
       if (payload.restart) this.restarting = true;
       else this.crashed = payload.error;
@@ -296,6 +305,15 @@ export class KafkaConsumer implements TransportConsumer {
     }
     // Throwing keeps kafkajs from marking the batch consumed; the kafkajs error makes it rejoin.
     if (this.rebalanceSignal !== undefined) throw this.rebalanceSignal;
+  }
+
+  private reportPosition(tp: TopicPartition, nextOffset: number): void {
+    if (this.onPosition === undefined || this.stopping || !this.ownership.owns(tp) || this.paused.has(tpKey(tp))) return;
+    try {
+      this.onPosition(tp, nextOffset);
+    } catch (error) {
+      this.logger.error('onPosition failed', { groupId: this.groupId, topic: tp.topic, partition: tp.partition, error });
+    }
   }
 
   private async heartbeat(payload: EachBatchPayload): Promise<void> {
@@ -356,6 +374,9 @@ function validate(options: ConsumerOptions): void {
     if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
       throw new ConfigError(`consumer option "${name}" of group "${options.groupId}" must be a positive integer`);
     }
+  }
+  if (options.assignment !== undefined && options.assignment !== 'round-robin' && options.assignment !== 'copartitioned') {
+    throw new ConfigError(`consumer option "assignment" of group "${options.groupId}" must be 'round-robin' or 'copartitioned'`);
   }
   const session = options.sessionTimeoutMs ?? DEFAULTS.sessionTimeoutMs;
   const heartbeat = options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs;

@@ -43,6 +43,8 @@ export function toConsumedBatch(batch: Batch): ConsumedBatch | undefined {
     partition: batch.partition,
     records: batch.messages.map((message) => toIncomingRecord(batch.topic, batch.partition, message)),
     highWatermark: Number(batch.highWatermark),
+    // kafkajs' lastOffset counts the control records and aborted records it filtered out.
+    nextOffset: Number(batch.lastOffset()) + 1,
   };
 }
 

@@ -1,15 +1,21 @@
 import { TransportError } from '../../errors/streams-error.ts';
 import type { TopicPartition, TopicPartitionOffset } from '../transport.ts';
 import { assertCommittable } from './offset-validation.ts';
+import { assignCopartitioned } from './copartitioned-assignor.ts';
 import { assignPartitions } from './sticky-assignor.ts';
 import { unknownPartitions } from './topic-log.ts';
 import { compareTopicPartitions, tpKey } from '../topic-partition-key.ts';
 import { waitAtMost } from '../wait-at-most.ts';
 
+/** How a group spreads its partitions; see `ConsumerOptions.assignment`. */
+export type AssignmentStrategy = 'round-robin' | 'copartitioned';
+
 /** What a group needs from one of its members to move partitions to and from it. */
 export interface GroupMember {
   readonly memberId: string;
   readonly topics: readonly string[];
+  /** Every member of the group must ask for the same one, as Kafka's members must share a protocol. */
+  readonly assignmentStrategy: AssignmentStrategy;
   /** How long the group waits for `revoke` before moving the partitions anyway, as Kafka evicts a slow member. */
   readonly rebalanceTimeoutMs: number;
   /** Give these up: stop fetching them, let their in-flight batches settle, run `onRevoked`. Must not reject. */
@@ -50,9 +56,19 @@ export class ConsumerGroup {
     private readonly partitionsOf: (topic: string) => number,
   ) {}
 
-  /** Adds the member and resolves once the rebalance it causes has given it its partitions. */
+  /**
+   * Adds the member and resolves once the rebalance it causes has given it its partitions. Rejects
+   * (INCONSISTENT_GROUP_PROTOCOL, not retriable) a member whose assignment strategy differs from the
+   * members already in the group, as Kafka's coordinator refuses its JoinGroup.
+   */
   join(member: GroupMember): Promise<void> {
     return this.enqueue(() => {
+      const other = [...this.members.values()].find((m) => !m.leaving && !m.evicted && m.member.assignmentStrategy !== member.assignmentStrategy);
+      if (other !== undefined) {
+        throw new TransportError(
+          `join of group ${this.groupId} failed (INCONSISTENT_GROUP_PROTOCOL): this member asks for '${member.assignmentStrategy}' assignment, the group uses '${other.member.assignmentStrategy}'`,
+        );
+      }
       let expire = (): void => undefined;
       const expired = new Promise<void>((resolve) => {
         expire = resolve;
@@ -159,7 +175,8 @@ export class ConsumerGroup {
     }
     const all = [...this.members.values()];
     const staying = all.filter((m) => !m.leaving);
-    const target = assignPartitions(
+    const assign = staying[0]?.member.assignmentStrategy === 'copartitioned' ? assignCopartitioned : assignPartitions;
+    const target = assign(
       staying.map((m) => ({ memberId: m.member.memberId, topics: m.member.topics, owned: m.owned })),
       this.subscribedPartitions(staying),
     );

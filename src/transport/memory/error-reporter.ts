@@ -1,7 +1,7 @@
 /** Which user callback failed inside a memory consumer. */
 export interface MemoryErrorContext {
   readonly groupId: string;
-  readonly during: 'eachBatch' | 'onAssigned' | 'onRevoked';
+  readonly during: 'eachBatch' | 'onAssigned' | 'onRevoked' | 'onPosition';
   readonly topic?: string;
   readonly partition?: number;
 }

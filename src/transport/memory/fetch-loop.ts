@@ -20,6 +20,8 @@ export interface FetchLoopOptions {
   /** Told when a batch is handed to `eachBatch` and when it settles, for the session clock. */
   readonly onBatchStart: () => void;
   readonly onBatchEnd: () => void;
+  /** Told when a fetch moved the position past offsets without a batch to deliver (markers, aborted records, gaps). */
+  readonly onPosition: (tp: TopicPartition, nextOffset: number) => void;
 }
 
 interface PartitionFetch {
@@ -138,10 +140,18 @@ export class FetchLoop {
       return false;
     }
     if (fetched.records.length === 0) {
+      const moved = fetched.nextOffset > state.position;
       state.position = fetched.nextOffset;
+      if (moved) this.options.onPosition(state.tp, fetched.nextOffset);
       return false;
     }
-    const batch: ConsumedBatch = { topic: state.tp.topic, partition: state.tp.partition, records: fetched.records, highWatermark: fetched.highWatermark };
+    const batch: ConsumedBatch = {
+      topic: state.tp.topic,
+      partition: state.tp.partition,
+      records: fetched.records,
+      highWatermark: fetched.highWatermark,
+      nextOffset: fetched.nextOffset,
+    };
     const context: BatchContext = {
       heartbeat: this.options.heartbeat,
       isRunning: () =>

@@ -1,7 +1,7 @@
 import { ConfigError, TransportError } from '../../errors/streams-error.ts';
 import type { ConsumerOptions, ConsumerRunOptions, TopicPartition, TopicPartitionOffset, TransportConsumer } from '../transport.ts';
 import { ConnectionState } from './connection-state.ts';
-import type { ConsumerGroup, GroupMember } from './consumer-group.ts';
+import type { AssignmentStrategy, ConsumerGroup, GroupMember } from './consumer-group.ts';
 import type { MemoryErrorReporter } from './error-reporter.ts';
 import { FetchLoop } from './fetch-loop.ts';
 import type { MemoryBroker } from './memory-broker.ts';
@@ -31,6 +31,7 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
   readonly groupId: string;
   readonly memberId: string;
   readonly rebalanceTimeoutMs: number;
+  readonly assignmentStrategy: AssignmentStrategy;
   private readonly connection = new ConnectionState('memory consumer');
   private readonly group: ConsumerGroup;
   private readonly subscribed: string[] = [];
@@ -54,6 +55,7 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
     this.session = new SessionClock(options.sessionTimeoutMs ?? 30_000, () => this.expire());
     this.memberId = `${options.clientId ?? 'memory-consumer'}-${++nextMemberNumber}`;
     this.rebalanceTimeoutMs = options.rebalanceTimeoutMs ?? 60_000;
+    this.assignmentStrategy = options.assignment ?? 'round-robin';
     this.group = broker.groups.group(options.groupId);
   }
 
@@ -107,6 +109,13 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
       },
       onBatchStart: () => this.session.batchStarted(),
       onBatchEnd: () => this.session.batchEnded(),
+      onPosition: (tp, nextOffset) => {
+        try {
+          options.onPosition?.(tp, nextOffset);
+        } catch (error) {
+          this.settings.onError(error, { groupId: this.groupId, during: 'onPosition', ...tp });
+        }
+      },
     });
     await this.group.join(this);
   }
@@ -245,6 +254,9 @@ function validate(options: ConsumerOptions): void {
     if (value !== undefined && (!Number.isInteger(value) || value <= 0)) {
       throw new ConfigError(`consumer option "${name}" of group "${options.groupId}" must be a positive integer`);
     }
+  }
+  if (options.assignment !== undefined && options.assignment !== 'round-robin' && options.assignment !== 'copartitioned') {
+    throw new ConfigError(`consumer option "assignment" of group "${options.groupId}" must be 'round-robin' or 'copartitioned'`);
   }
   const session = options.sessionTimeoutMs ?? 30_000;
   const heartbeat = options.heartbeatIntervalMs ?? 3_000;
