@@ -27,6 +27,10 @@
  * - Commits made during `onRevoked` that fail because the group moved on surface as a retriable
  *   `TransportError` (code COMMIT_FAILED), never as a crash.
  *
+ * Positions: kafkajs never hands `eachBatch` a fetch it filtered empty (only transaction markers or
+ * aborted records), but moves past it; `onPosition` reports that move from kafkajs'
+ * END_BATCH_PROCESS event, for owned and unpaused partitions only.
+ *
  * Best effort:
  * - Commits in `onRevoked` land before the new owner reads when `onRevoked` settles within the
  *   join-gate bound. A slower `onRevoked` lets the member rejoin anyway (or the group would evict

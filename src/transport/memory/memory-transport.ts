@@ -12,7 +12,7 @@ export interface MemoryTransportOptions {
   readonly broker?: MemoryBroker;
   /** First delay before a batch whose `eachBatch` rejected is delivered again; doubles per failure. Default 100 ms. */
   readonly retryBackoffMs?: number;
-  /** Where errors thrown by `eachBatch`, `onAssigned` and `onRevoked` go. Default: a process warning. */
+  /** Where errors thrown by `eachBatch`, `onAssigned`, `onRevoked` and `onPosition` go. Default: a process warning. */
   readonly onError?: MemoryErrorReporter;
   /**
    * How long a send to a topic that does not exist waits for it to be created before failing with
