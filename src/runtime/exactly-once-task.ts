@@ -42,8 +42,19 @@ export interface ExactlyOnceTaskDependencies {
   readonly producerBatch?: BatchingOptions;
   /** The group's committed offset for the partition, read after the fence. */
   readonly committedOffset: () => Promise<number | undefined>;
-  /** A new task writing to `output`; `onFreed` must be called whenever records leave its window. */
-  readonly createTask: (output: RecordOutput, onFreed: () => void) => Task;
+  /**
+   * A new task writing to `output`; `onFreed` must be called whenever records leave its window.
+   * `committed` is the offset the task starts from (for a table task: the end of what only rebuilds its store).
+   */
+  readonly createTask: (output: RecordOutput, onFreed: () => void, committed: number | undefined) => Task;
+  /** Where the consumer starts reading, given the committed offset; default the committed offset (a table's task reads from 0). */
+  readonly seekOffset?: (committed: number | undefined) => number;
+  /**
+   * Runs after the fence, before the task is created: waits until the stores the task reads are
+   * restored; `reopen` is true after a failed transaction, when stores the task writes must be
+   * rebuilt from their changelogs (they hold the aborted transaction's updates).
+   */
+  readonly beforeOpen?: (reopen: boolean) => Promise<void>;
   /** How long a commit waits for the task's in-flight records before trying at the next interval. */
   readonly drainTimeoutMs: number;
   /** Backoff between attempts to open the task; default 200 ms doubling up to 10 s. */
@@ -63,6 +74,7 @@ export class ExactlyOnceTask {
   private output: TransactionalOutput | undefined;
   private producer: TransportProducer | undefined;
   private startOffset = 0;
+  private opened = false;
   private committed: number | undefined;
   private closed = false;
   private opening: Promise<void> = Promise.resolve();
@@ -245,6 +257,10 @@ export class ExactlyOnceTask {
     // A batch of the closed task may still be running; the seek must come after it.
     await this.batchesIdle();
     if (await abandoned()) return;
+    if (this.deps.beforeOpen !== undefined) {
+      await this.deps.beforeOpen(this.opened);
+      if (await abandoned()) return;
+    }
     const output: TransactionalOutput = new TransactionalOutput(producer, {
       ...this.deps.producerBatch,
       app: this.deps.app,
@@ -253,8 +269,9 @@ export class ExactlyOnceTask {
     });
     this.output = output;
     this.committed = committed;
-    this.startOffset = committed ?? 0;
-    this.task = this.deps.createTask(output, () => this.onFreed());
+    this.startOffset = this.deps.seekOffset?.(committed) ?? committed ?? 0;
+    this.opened = true;
+    this.task = this.deps.createTask(output, () => this.onFreed(), committed);
     consumer.seek(partition, this.startOffset);
     consumer.resume([partition]);
   }

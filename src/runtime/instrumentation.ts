@@ -8,7 +8,8 @@ import type { TopicPartition, TopicPartitionOffset } from '../transport/transpor
 
 export const RUNTIME_CHANNEL = 'rating-streams.runtime';
 
-export type AppState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+/** `restoring`: running, but some table or store is still being rebuilt; records waiting for it are held. */
+export type AppState = 'created' | 'starting' | 'restoring' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 export type RuntimeEvent =
   | { readonly type: 'records.in'; readonly app: string; readonly topic: string; readonly partition: number; readonly count: number }
@@ -31,7 +32,18 @@ export type RuntimeEvent =
   | { readonly type: 'lag'; readonly app: string; readonly topic: string; readonly partition: number; readonly lag: number }
   | { readonly type: 'in-flight'; readonly app: string; readonly inFlight: number; readonly paused: boolean }
   | { readonly type: 'state'; readonly app: string; readonly from: AppState; readonly to: AppState }
-  | { readonly type: 'error'; readonly app: string; readonly error: Error };
+  | { readonly type: 'error'; readonly app: string; readonly error: Error }
+  /** How far a table, global table or aggregation store is rebuilt: offsets read and to read in one partition. */
+  | {
+      readonly type: 'restore';
+      readonly app: string;
+      readonly store: string;
+      readonly topic: string;
+      readonly partition: number;
+      readonly restored: number;
+      readonly total: number;
+      readonly done: boolean;
+    };
 
 const channel = diagnostics.channel(RUNTIME_CHANNEL);
 

@@ -20,7 +20,12 @@ import { hostname } from 'node:os';
 import { asyncScheduler, type SchedulerLike } from 'rxjs';
 import { ConfigError, StreamsError, toError } from '../errors/streams-error.ts';
 import { Topology } from '../topology/topology.ts';
-import { assertRuntimeSupports } from './supported-nodes.ts';
+import type { TopologyNode } from '../topology/graph.ts';
+import { GlobalTables } from './global-tables.ts';
+import { Restoration } from './restoration.ts';
+import { StateStores } from './state-stores.ts';
+import type { KeyValueStore } from '../state/key-value-store.ts';
+import { planTopics, topicRoles, type TopicRole } from './topic-layout.ts';
 import type {
   BatchContext,
   ConsumedBatch,
@@ -113,6 +118,17 @@ export class StreamsApp {
   private readonly stateListeners = new Set<(state: AppState) => void>();
   private readonly commits: CommitCoordinator;
   private readonly instanceIdValue: string;
+  /** True when the topology has tables, global tables or aggregations. */
+  private readonly stateful: boolean;
+  private readonly stores: StateStores;
+  private readonly roles: ReadonlyMap<string, TopicRole>;
+  /** Table and changelog partitions being read back, per partition number. */
+  private readonly restoration: Restoration;
+  private readonly globals: GlobalTables;
+  /** At-least-once table tasks: the committed offset below which records only rebuild the store. */
+  private readonly restoreUntil = new Map<string, number>();
+  /** At-least-once: stream partitions held until the stores of their partition number are restored. */
+  private readonly held = new Map<string, TopicPartition>();
 
   constructor(
     readonly topology: Topology,
@@ -128,6 +144,21 @@ export class StreamsApp {
     this.exactlyOnce = options.processingGuarantee === 'exactly-once';
     this.deadLetterTopic = options.deadLetterTopic ?? `${options.applicationId}-dlq`;
     this.logger = redactingLogger((options.logger ?? defaultLogger('streams')).child({ app: options.applicationId }), options.secrets ?? []);
+    this.stateful = topology.nodes.some((node) => node.kind === 'table' || node.kind === 'globalTable' || node.kind === 'aggregate');
+    this.stores = new StateStores(topology);
+    this.roles = topicRoles(topology, options.applicationId);
+    this.restoration = new Restoration(options.applicationId);
+    this.restoration.onChange(() => this.restorationChanged());
+    this.globals = new GlobalTables({
+      app: options.applicationId,
+      instanceId: this.instanceIdValue,
+      topology,
+      transport: options.transport,
+      stores: this.stores,
+      logger: this.logger,
+      ...(options.consumer === undefined ? {} : { consumer: options.consumer }),
+      onFatal: (error) => void this.fail(error),
+    });
     this.commits = new CommitCoordinator({
       app: options.applicationId,
       logger: this.logger,
@@ -179,14 +210,17 @@ export class StreamsApp {
    */
   async start(): Promise<void> {
     if (this.stateValue !== 'created') throw new ConfigError(`start() called in state ${this.stateValue}; an app starts once`);
-    assertRuntimeSupports(this.topology);
     this.setState('starting');
     try {
       await this.step(this.prepareTopics());
       await this.step(this.openOutput());
+      if (this.globals.enabled) {
+        this.setState('restoring');
+        await this.step(this.globals.start());
+      }
       await this.startConsumer();
       this.startCommitTimer();
-      this.setState('running');
+      this.setState(this.restoration.isDone() ? 'running' : 'restoring');
     } catch (error) {
       // stop() tears down what was created; it only waits for the step that was running.
       if (this.stopRequested) throw stoppedDuringStart(error);
@@ -246,24 +280,24 @@ export class StreamsApp {
     await admin.connect();
     try {
       const existing = new Set(await admin.listTopics());
-      const external = [
+      const inputs = [
         ...this.topology.sources().filter((s) => !s.internal).map((s) => s.topic),
-        ...this.topology.sinks().flatMap((sink) => (sink.sink === 'topic' && !sink.internal ? [sink.topic] : [])),
+        ...this.topology.nodes.flatMap((node) => (node.kind === 'table' || node.kind === 'globalTable' ? [node.topic] : [])),
       ];
+      const external = [...inputs, ...this.topology.sinks().flatMap((sink) => (sink.sink === 'topic' && !sink.internal ? [sink.topic] : []))];
       const missing = [...new Set(external.filter((topic) => !existing.has(topic)))];
       if (missing.length > 0) {
         throw new ConfigError(
           `topics ${missing.join(', ')} do not exist; create them before starting ${this.options.applicationId} (the app creates only its internal topics and ${this.deadLetterTopic})`,
         );
       }
-      let widest = 1;
-      for (const source of this.topology.sources().filter((s) => !s.internal)) widest = Math.max(widest, await admin.partitionCount(source.topic));
-      const internal = this.topology
-        .sinks()
-        .flatMap((sink) => (sink.sink === 'topic' && sink.internal ? [sink] : []))
-        .map((sink) => ({ topic: this.topicName(sink), partitions: sink.partitions ?? this.options.internalTopicPartitions ?? widest }));
+      const counts = new Map<string, number>();
+      for (const topic of new Set(inputs)) counts.set(topic, await admin.partitionCount(topic));
+      const widest = Math.max(1, ...counts.values());
+      // Repartition topics joined with a table take its count; co-partitioning is checked here.
+      const layout = planTopics(this.topology, this.options.applicationId, counts, this.options.internalTopicPartitions ?? widest);
       // The dead-letter topic is as wide as the widest input, so dead letters keep their key's partition order.
-      await admin.createTopics([...internal, { topic: this.deadLetterTopic, partitions: widest }]);
+      await admin.createTopics([...layout.internal, { topic: this.deadLetterTopic, partitions: widest }]);
     } finally {
       await admin.disconnect();
     }
@@ -275,11 +309,11 @@ export class StreamsApp {
    */
   private async openOutput(): Promise<void> {
     const { transport, applicationId } = this.options;
-    if (this.exactlyOnce) {
+    if (this.exactlyOnce || this.stateful) {
       this.admin = transport.admin();
       await this.admin.connect();
-      return;
     }
+    if (this.exactlyOnce) return;
     this.producer = transport.producer({ clientId: `${applicationId}-${this.instanceId}` });
     await this.producer.connect();
     this.output = new BatchingOutput(this.producer, applicationId, this.logger, this.options.producerBatch);
@@ -301,16 +335,23 @@ export class StreamsApp {
 
   private async startConsumer(): Promise<void> {
     const { transport, applicationId } = this.options;
-    const consumer = transport.consumer({ groupId: applicationId, clientId: `${applicationId}-consumer`, ...this.options.consumer });
+    const consumer = transport.consumer({
+      groupId: applicationId,
+      clientId: `${applicationId}-consumer`,
+      ...this.options.consumer,
+      // Partition N of every topic on one member: a table's partition N is where its stream's is.
+      ...(this.stateful ? { assignment: 'copartitioned' as const } : {}),
+    });
     this.consumer = consumer;
     await this.step(consumer.connect());
-    const topics = this.topology.sources().map((source) => this.topicName(source));
+    const topics = [...this.roles.keys()];
     await this.step(consumer.subscribe({ topics, fromBeginning: true }));
     await this.step(
       consumer.run({
         partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
         eachBatch: (batch, context) => (this.exactlyOnce ? this.onBatchExactlyOnce(batch, context) : this.onBatch(batch, context)),
-        onAssigned: (partitions) => this.onAssigned(consumer, partitions),
+        onAssigned: (partitions) => (this.stateful ? this.onAssignedStateful(consumer, partitions) : this.onAssigned(consumer, partitions)),
+        onPosition: (tp, nextOffset) => this.onPosition(consumer, tp, nextOffset),
         onRevoked: (partitions) => this.onRevoked(partitions),
         onStopped: (error) =>
           void this.fail(new StreamsError(`the consumer stopped for good: ${error.message}`, { code: 'TRANSPORT_CLOSED', cause: error })),
@@ -318,8 +359,8 @@ export class StreamsApp {
     );
   }
 
-  private newTask(topic: string, partition: number, output: RecordOutput, errors: ErrorRouter, onFreed?: () => void): Task {
-    const source = this.topology.sources().find((s) => this.topicName(s) === topic);
+  private newTask(topic: string, partition: number, output: RecordOutput, errors: ErrorRouter, onFreed?: () => void, restoreUntil?: number): Task {
+    const source = this.topology.nodes.find((node) => (node.kind === 'source' && this.topicName(node) === topic) || (node.kind === 'table' && node.topic === topic));
     if (!source) throw new StreamsError(`no source reads topic ${topic}`, { code: 'TOPOLOGY_INVALID' });
     return new Task(
       {
@@ -338,6 +379,8 @@ export class StreamsApp {
           },
         },
         transactional: this.exactlyOnce,
+        stores: this.stores,
+        ...(restoreUntil === undefined ? {} : { restoreUntil }),
       },
       source.name,
       topic,
@@ -349,14 +392,14 @@ export class StreamsApp {
     const key = tpKey({ topic, partition });
     const existing = this.tasks.get(key);
     if (existing && !existing.isClosed) return existing;
-    const task = this.newTask(topic, partition, this.output as RecordOutput, this.errors as ErrorRouter);
+    const task = this.newTask(topic, partition, this.output as RecordOutput, this.errors as ErrorRouter, undefined, this.restoreUntil.get(key));
     this.tasks.set(key, task);
     return task;
   }
 
   /** Whether new input may be taken in: the app is (starting to be) running. */
   private accepting(): boolean {
-    return this.stateValue === 'running' || this.stateValue === 'starting';
+    return this.stateValue === 'running' || this.stateValue === 'starting' || this.stateValue === 'restoring';
   }
 
   private running(context: BatchContext): boolean {
@@ -367,9 +410,14 @@ export class StreamsApp {
     publish({ type: 'rebalance', app: this.options.applicationId, change: 'assigned', partitions });
     this.logger.info({ partitions }, 'partitions assigned');
     if (!this.exactlyOnce || this.stopRequested) return;
-    for (const tp of partitions) {
+    for (const tp of partitions) this.startExactlyOnceTask(consumer, tp);
+  }
+
+  private startExactlyOnceTask(consumer: TransportConsumer, tp: TopicPartition): void {
+    {
       const key = tpKey(tp);
-      if (this.exactlyOnceTasks.has(key)) continue;
+      if (this.exactlyOnceTasks.has(key)) return;
+      const role = this.roles.get(tp.topic);
       const task = new ExactlyOnceTask({
         app: this.options.applicationId,
         partition: tp,
@@ -380,11 +428,152 @@ export class StreamsApp {
         ...(this.options.producerBatch === undefined ? {} : { producerBatch: this.options.producerBatch }),
         ...(this.options.transactionRetryBackoff === undefined ? {} : { backoff: this.options.transactionRetryBackoff }),
         committedOffset: () => this.committedOffset(tp),
-        createTask: (output, onFreed) => this.newTask(tp.topic, tp.partition, output, this.errorRouter(output), onFreed),
+        createTask: (output, onFreed, committed) =>
+          this.newTask(tp.topic, tp.partition, output, this.errorRouter(output), onFreed, role?.kind === 'table' ? (committed ?? 0) : undefined),
         drainTimeoutMs: COMMIT_DRAIN_TIMEOUT_MS,
+        ...(role?.kind === 'table' ? { seekOffset: () => 0 } : {}),
+        ...(role?.kind === 'stream' && this.stateful ? { beforeOpen: (reopen: boolean) => this.beforeStreamTaskOpens(consumer, tp, reopen) } : {}),
       });
       this.exactlyOnceTasks.set(key, task);
       task.start();
+    }
+  }
+
+  /**
+   * Tables and aggregations: every assigned partition is held while its stores are opened and read
+   * back. Table partitions are read from offset 0 (records below the committed offset only rebuild
+   * the store), changelog partitions from 0 up to their end offset and then paused for good; stream
+   * partitions of partition number N start only once every table and changelog partition N is
+   * restored (under exactly-once, their task waits for it before it opens).
+   */
+  private async onAssignedStateful(consumer: TransportConsumer, partitions: readonly TopicPartition[]): Promise<void> {
+    publish({ type: 'rebalance', app: this.options.applicationId, change: 'assigned', partitions });
+    this.logger.info({ partitions }, 'partitions assigned');
+    if (this.stopRequested) return;
+    consumer.pause(partitions);
+    const numbers = [...new Set(partitions.map((tp) => tp.partition))];
+    const handles = numbers.flatMap((n) =>
+      this.topology.stores().flatMap(({ node, store }) => (this.topology.node(node).kind === 'globalTable' ? [] : [this.stores.open(store.name, n)])),
+    );
+    await Promise.all(handles.map((handle) => handle.ready));
+    const admin = this.admin;
+    if (admin === undefined || this.stopRequested) return;
+    const restoring = partitions.filter((tp) => this.roles.get(tp.topic)?.kind !== 'stream');
+    const ends = new Map<string, Map<number, number>>();
+    for (const topic of new Set(restoring.map((tp) => tp.topic))) ends.set(topic, await admin.endOffsets(topic));
+    const committed = new Map<string, Map<number, number>>();
+    if (!this.exactlyOnce) {
+      for (const topic of new Set(restoring.filter((tp) => this.roles.get(tp.topic)?.kind === 'table').map((tp) => tp.topic))) {
+        committed.set(topic, await admin.committedOffsets(this.options.applicationId, topic));
+      }
+    }
+    if (this.stopRequested) return;
+    for (const tp of restoring) {
+      const role = this.roles.get(tp.topic) as Exclude<TopicRole, { kind: 'stream' }>;
+      this.restoration.begin(tp, role.store, ends.get(tp.topic)?.get(tp.partition) ?? 0);
+      if (role.kind === 'table' && !this.exactlyOnce) this.restoreUntil.set(tpKey(tp), committed.get(tp.topic)?.get(tp.partition) ?? 0);
+      if (role.kind === 'changelog' || !this.exactlyOnce) {
+        consumer.seek(tp, 0);
+        if (role.kind === 'table' || this.restoration.isRestoring(tp)) consumer.resume([tp]);
+      }
+    }
+    if (this.exactlyOnce) {
+      for (const tp of partitions) if (this.roles.get(tp.topic)?.kind !== 'changelog') this.startExactlyOnceTask(consumer, tp);
+      return;
+    }
+    for (const tp of partitions) if (this.roles.get(tp.topic)?.kind === 'stream') this.held.set(tpKey(tp), tp);
+    this.releaseHeld(consumer);
+  }
+
+  /** At-least-once: resumes held stream partitions whose partition number is restored. */
+  private releaseHeld(consumer: TransportConsumer | undefined = this.consumer): void {
+    if (consumer === undefined || this.stopRequested) return;
+    for (const [key, tp] of this.held) {
+      if (!this.restoration.isDone(tp.partition)) continue;
+      this.held.delete(key);
+      consumer.resume([tp]);
+    }
+  }
+
+  private restorationChanged(): void {
+    if (this.exactlyOnce) {
+      // Tasks waiting in beforeStreamTaskOpens are woken by the restoration itself.
+    } else this.releaseHeld();
+    const done = this.restoration.isDone();
+    if (this.stateValue === 'restoring' && done && this.consumer !== undefined && this.commitTimer !== undefined) this.setState('running');
+    else if (this.stateValue === 'running' && !done) this.setState('restoring');
+  }
+
+  /**
+   * Exactly-once, before a stream task opens: on a reopen after a failed transaction, the
+   * aggregation stores it writes are rebuilt from their changelogs (they hold the aborted updates);
+   * then it waits until every store of its partition number is restored.
+   */
+  private async beforeStreamTaskOpens(consumer: TransportConsumer, tp: TopicPartition, reopen: boolean): Promise<void> {
+    if (reopen) {
+      const admin = this.admin;
+      if (admin === undefined) return;
+      for (const node of this.aggregatesReachedFrom(tp.topic)) {
+        const changelog: TopicPartition = { topic: this.topicName(node.store.changelog), partition: tp.partition };
+        consumer.pause([changelog]);
+        await this.stores.close(node.store.name, tp.partition).catch((error: unknown) => this.logger.warn({ err: toError(error) }, 'closing a store to rebuild it failed'));
+        await this.stores.open(node.store.name, tp.partition).ready;
+        const end = (await admin.endOffsets(changelog.topic)).get(tp.partition) ?? 0;
+        this.restoration.begin(changelog, node.store.name, end);
+        consumer.seek(changelog, 0);
+        if (this.restoration.isRestoring(changelog)) consumer.resume([changelog]);
+      }
+    }
+    await Promise.race([this.restoration.whenDone(tp.partition), this.stopSignal.promise]);
+  }
+
+  /** Aggregation nodes a record of `topic` reaches. */
+  private aggregatesReachedFrom(topic: string): Array<Extract<TopologyNode, { kind: 'aggregate' }>> {
+    const start = this.topology.sources().filter((source) => this.topicName(source) === topic).map((source) => source.name);
+    const seen = new Set<string>();
+    const found: Array<Extract<TopologyNode, { kind: 'aggregate' }>> = [];
+    while (start.length > 0) {
+      const name = start.pop() as string;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const node = this.topology.node(name);
+      if (node.kind === 'aggregate') found.push(node);
+      start.push(...this.topology.children(name));
+    }
+    return found;
+  }
+
+  /** Reads a changelog batch back into its store; a restored changelog partition is paused for good. */
+  private restoreChangelog(context: BatchContext, batch: ConsumedBatch): void {
+    const role = this.roles.get(batch.topic);
+    const handle = role === undefined || role.kind === 'stream' ? undefined : this.stores.get(role.store, batch.partition);
+    if (handle === undefined || !this.restoration.isRestoring(batch) || !context.isRunning()) return;
+    for (const record of batch.records) {
+      this.stores.restore(handle, record, (error) => this.logger.warn({ err: error, topic: record.topic, partition: record.partition, offset: record.offset }, 'changelog record skipped: it cannot be decoded'))?.catch((error: unknown) =>
+        void this.fail(new StreamsError(`store ${handle.name}: restoring from ${batch.topic} failed: ${toError(error).message}`, { code: 'TOPOLOGY_INVALID', cause: error })),
+      );
+    }
+    this.onPosition(this.consumer, batch, batch.nextOffset);
+  }
+
+  /** The consumer moved past offsets (also markers it never delivers): restoration may be complete. */
+  private onPosition(consumer: TransportConsumer | undefined, tp: TopicPartition, nextOffset: number): void {
+    if (!this.restoration.isRestoring(tp)) return;
+    this.restoration.advance(tp, nextOffset);
+    if (!this.restoration.isRestoring(tp) && this.roles.get(tp.topic)?.kind === 'changelog') consumer?.pause([tp]);
+  }
+
+  /** Revoked partitions: their restoration stops, and stores of partition numbers no longer owned close. */
+  private async releaseState(partitions: readonly TopicPartition[]): Promise<void> {
+    for (const tp of partitions) {
+      this.restoration.forget(tp);
+      this.restoreUntil.delete(tpKey(tp));
+      this.held.delete(tpKey(tp));
+    }
+    const owned = new Set((this.consumer?.assignment() ?? []).filter((tp) => !partitions.some((r) => tpKey(r) === tpKey(tp))).map((tp) => tp.partition));
+    for (const n of new Set(partitions.map((tp) => tp.partition))) {
+      if (owned.has(n)) continue;
+      await this.stores.closePartition(n).catch((error: unknown) => this.logger.warn({ err: toError(error), partition: n }, 'closing state stores failed'));
     }
   }
 
@@ -396,6 +585,10 @@ export class StreamsApp {
 
   private async onBatch(batch: ConsumedBatch, context: BatchContext): Promise<void> {
     if (!this.accepting()) return;
+    if (this.roles.get(batch.topic)?.kind === 'changelog') {
+      this.restoreChangelog(context, batch);
+      return;
+    }
     const task = this.taskFor(batch.topic, batch.partition);
     publish({ type: 'records.in', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, count: batch.records.length });
     let sinceHeartbeat = 0;
@@ -408,13 +601,14 @@ export class StreamsApp {
       if (!this.running(context) || task.isClosed) return;
       // A batch delivered again (after a failed heartbeat) holds records this task already took.
       if (!task.accepts(record)) continue;
-      this.gate.add();
+      if (!task.rebuildsOnly(record)) this.gate.add();
       task.process(record);
       if (++sinceHeartbeat >= 100) {
         sinceHeartbeat = 0;
         await context.heartbeat();
       }
     }
+    this.restoration.advance(batch, batch.nextOffset);
     this.publishLag(batch);
   }
 
@@ -424,6 +618,10 @@ export class StreamsApp {
    * (re)opened is left alone: the opening ends with a seek to the committed offset.
    */
   private async onBatchExactlyOnce(batch: ConsumedBatch, context: BatchContext): Promise<void> {
+    if (this.roles.get(batch.topic)?.kind === 'changelog') {
+      if (this.accepting()) this.restoreChangelog(context, batch);
+      return;
+    }
     const owner = this.exactlyOnceTasks.get(tpKey(batch));
     if (owner === undefined || !this.accepting()) return;
     await owner.track(async () => {
@@ -446,13 +644,14 @@ export class StreamsApp {
         // a commit can run in between.
         if (!this.running(context) || task.isClosed) return;
         if (!owner.accepts(task, record)) continue;
-        this.gate.add();
+        if (!task.rebuildsOnly(record)) this.gate.add();
         task.process(record);
         if (++sinceHeartbeat >= 100) {
           sinceHeartbeat = 0;
           await context.heartbeat();
         }
       }
+      this.restoration.advance(batch, batch.nextOffset);
       this.publishLag(batch);
     });
   }
@@ -481,6 +680,14 @@ export class StreamsApp {
   private async onRevoked(partitions: readonly TopicPartition[]): Promise<void> {
     publish({ type: 'rebalance', app: this.options.applicationId, change: 'revoked', partitions });
     this.logger.info({ partitions }, 'partitions revoked');
+    try {
+      await this.revokePartitions(partitions);
+    } finally {
+      if (this.stateful) await this.releaseState(partitions);
+    }
+  }
+
+  private async revokePartitions(partitions: readonly TopicPartition[]): Promise<void> {
     // Bounded like the consumer's wait before it rejoins: past it, the group moves on anyway.
     const bound = this.revokeBoundMs();
     if (this.exactlyOnce) {
@@ -518,7 +725,22 @@ export class StreamsApp {
 
   /** Commits every open task's progress (exactly-once: each task its own transaction). */
   commit(): Promise<void> {
+    // Stores write their buffered changes out as the offsets commit; they are rebuilt from their
+    // topics on restart, so a failed flush is logged and retried at the next commit.
+    if (this.stateful) void this.stores.flush().catch((error: unknown) => this.logger.warn({ err: toError(error) }, 'flushing state stores failed'));
     return this.commits.commit();
+  }
+
+  /** How far tables and stores are restored (offsets read and to read), global tables included. */
+  restorationProgress(): { readonly restored: number; readonly total: number } {
+    const own = this.restoration.progress();
+    const global = this.globals.restoration.progress();
+    return { restored: own.restored + global.restored, total: own.total + global.total };
+  }
+
+  /** The open store `name` (of `partition`, unless global), e.g. for interactive queries and tests. */
+  store(name: string, partition = 0): KeyValueStore<unknown, unknown> | undefined {
+    return (this.stores.get(name, partition) ?? this.stores.get(name, -1))?.store;
   }
 
   private async fail(error: Error): Promise<void> {
@@ -541,7 +763,7 @@ export class StreamsApp {
   private async runShutdown(final: 'stopped' | 'failed'): Promise<void> {
     this.stopRequested = true;
     this.stopSignal.resolve();
-    const wasRunning = this.stateValue === 'running';
+    const wasRunning = this.stateValue === 'running' || this.stateValue === 'restoring';
     this.setState('stopping');
     if (this.commitTimer) clearInterval(this.commitTimer);
     const deadline = Date.now() + (this.options.shutdownTimeoutMs ?? 30_000);
@@ -579,6 +801,8 @@ export class StreamsApp {
     const admin = this.admin;
     this.admin = undefined;
     if (admin) await waitAtMost(admin.disconnect().catch(() => undefined), remaining());
+    await waitAtMost(this.globals.stop(), remaining());
+    await waitAtMost(this.stores.closeAll().catch((error: unknown) => this.logger.warn({ err: toError(error) }, 'closing state stores failed')), remaining());
     this.setState(final);
   }
 }

@@ -92,6 +92,11 @@ export class Task {
     return !this.closed && (this.nextOffset === undefined || raw.offset >= this.nextOffset);
   }
 
+  /** Whether `process` only rebuilds the table's store with this record: it takes no in-flight slot and is never committed. */
+  rebuildsOnly(raw: IncomingRecord): boolean {
+    return this.table !== undefined && raw.offset < (this.deps.restoreUntil ?? 0);
+  }
+
   /** forEach actions started and not yet settled. */
   get pendingActions(): number {
     return this.actionsRunning;
@@ -141,7 +146,7 @@ export class Task {
    * `restoreUntil` and only rebuilds the store.
    */
   private processTableRecord(table: StoreHandle, raw: IncomingRecord): void {
-    if (raw.offset < (this.deps.restoreUntil ?? 0)) {
+    if (this.rebuildsOnly(raw)) {
       this.deps.stores?.restore(table, raw, () => undefined)?.catch(() => undefined);
       return;
     }

@@ -157,9 +157,16 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
     this.loop?.schedule();
   }
 
+  /** A seek made in `onAssigned`, before the partition is fetched, decides where fetching starts (as in Kafka's rebalance listener). */
+  private readonly earlySeeks = new Map<string, number>();
+
   seek(tp: TopicPartition, offset: number): void {
-    this.loop?.seek(tp, offset);
+    if (this.assigning.has(tpKey(tp))) this.earlySeeks.set(tpKey(tp), offset);
+    else this.loop?.seek(tp, offset);
   }
+
+  /** Partitions whose `onAssigned` is running. */
+  private readonly assigning = new Set<string>();
 
   assignment(): readonly TopicPartition[] {
     return [...this.group.assignment(this.memberId)];
@@ -188,10 +195,17 @@ export class MemoryConsumer implements TransportConsumer, GroupMember {
 
   /** Group callback: see `GroupMember.assign`. The start offset is read after `onAssigned`, so a commit made there counts. */
   async assign(partitions: readonly TopicPartition[]): Promise<void> {
-    await this.callHook('onAssigned', partitions);
+    for (const tp of partitions) this.assigning.add(tpKey(tp));
+    try {
+      await this.callHook('onAssigned', partitions);
+    } finally {
+      for (const tp of partitions) this.assigning.delete(tpKey(tp));
+    }
     for (const tp of partitions) {
+      const early = this.earlySeeks.get(tpKey(tp));
+      this.earlySeeks.delete(tpKey(tp));
       if (!this.broker.hasTopic(tp.topic)) continue;
-      this.loop?.add(tp, this.startOffset(tp));
+      this.loop?.add(tp, early ?? this.startOffset(tp));
     }
   }
 
