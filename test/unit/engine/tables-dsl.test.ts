@@ -1,22 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
-  MemoryTransport,
   StreamRecord,
-  StreamsApp,
   StreamsBuilder,
   TimeWindows,
   Topology,
   TopologyError,
   materialize,
-  silentLogger,
-  stringSerde,
-  jsonSerde,
   type AggregateNode,
   type JoinNode,
   type KStream,
   type TableSourceNode,
 } from '../../../src/index.ts';
-import { TopologyTestDriver } from '../../../src/testing/index.ts';
 
 interface Rating {
   readonly userId: string;
@@ -313,29 +307,5 @@ describe('validation of tables, joins and stores at build()', () => {
       b.stream('users', { name: 'users-stream' }).to('out');
     });
     expect(error.message).toMatch(/^users-stream: topic users is already read by users-table/);
-  });
-});
-
-describe('the current runtime and tables', () => {
-  function tableTopology(): Topology {
-    const builder = new StreamsBuilder(defaults);
-    const users = builder.table<string, User>('users', { name: 'users' });
-    builder.stream<string, Rating>('ratings').join(users, (r) => r, { name: 'enrich' }).to('out');
-    return builder.build();
-  }
-
-  it('StreamsApp.start() refuses it before touching the broker', async () => {
-    const transport = new MemoryTransport();
-    const app = new StreamsApp(tableTopology(), { applicationId: 'tables', transport, logger: silentLogger() });
-    await expect(app.start()).rejects.toThrow(/users: tables are not supported by this runtime yet/);
-    expect(transport.broker.hasTopic('tables-dlq')).toBe(false);
-  });
-
-  it('stream-only topologies still run', () => {
-    const builder = new StreamsBuilder(defaults);
-    builder.stream('in').mapValues((v) => v).to('out');
-    const driver = new TopologyTestDriver(builder.build());
-    driver.createInputTopic<string, number>('in', { keySerde: stringSerde(), valueSerde: jsonSerde<number>() }).pipeInput('k', 1);
-    expect(driver.createOutputTopic<string, number>('out', { keySerde: 'string', valueSerde: 'json' }).readValuesToList()).toEqual([1]);
   });
 });
