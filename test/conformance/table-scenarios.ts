@@ -92,7 +92,8 @@ export function defineTableConformance(label: string, setup: () => TableConforma
       }, 120_000);
     }
 
-    it('restores every profile before the first rating is joined: no rating meets a half-restored table', async () => {
+    for (const guarantee of ['at-least-once', 'exactly-once'] as const) {
+    it(`${guarantee}: restores every profile before the first rating is joined: no rating meets a half-restored table`, async () => {
       const { transport, profiles } = await setup();
       const [users, ratings, out] = await topics(transport, 3, 'users', 'ratings', 'out');
       // Profiles first, then one rating per 100 users, all in the log before the app starts.
@@ -104,7 +105,7 @@ export function defineTableConformance(label: string, setup: () => TableConforma
         if (event.type === 'restore' || event.type === 'state') events.push(event);
       });
       try {
-        const app = newApp(transport, enrich(users as string, ratings as string, out as string, 'leftJoin'));
+        const app = newApp(transport, enrich(users as string, ratings as string, out as string, 'leftJoin'), { processingGuarantee: guarantee });
         const states: string[] = [];
         app.onStateChange((state) => states.push(state));
         await app.start();
@@ -122,6 +123,7 @@ export function defineTableConformance(label: string, setup: () => TableConforma
         unsubscribe();
       }
     }, 300_000);
+    }
 
     it('two instances split the partitions of a co-partitioned join and both join correctly', async () => {
       const { transport } = await setup();
