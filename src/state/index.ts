@@ -5,3 +5,4 @@ export { PostgresKeyValueStore, type PostgresKeyValueStoreOptions } from './post
 export { ReadThroughKeyValueStore, type KeyLoader, type ReadThroughOptions } from './read-through-key-value-store.ts';
 export { materialize, type MaterializeOptions, type MaterializedStore } from './materialize.ts';
 export { quoteIdentifier, storeTableName } from './sql-identifier.ts';
+export { windowedSerde } from './windowed-serde.ts';
