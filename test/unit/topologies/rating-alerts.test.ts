@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { TopologyTestDriver } from '../../../src/testing/index.ts';
-import { ratingAlerts, type Alert, type Rating } from '../../../examples/rating-alerts/topology.ts';
+import { ratingAlerts, type Alert, type Rating } from '../../../topologies/rating-alerts/topology.ts';
 
 const serdes = { keySerde: 'string', valueSerde: 'json' } as const;
 
@@ -26,7 +26,7 @@ describe('README example: rating alerts', () => {
 
   it('is shown in the README exactly as it is in the repository', () => {
     const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-    for (const file of ['../../../examples/rating-alerts/topology.ts', './rating-alerts.test.ts']) {
+    for (const file of ['../../../topologies/rating-alerts/topology.ts', './rating-alerts.test.ts']) {
       const source = readFileSync(new URL(file, import.meta.url), 'utf8');
       const body = source.slice(source.indexOf('\n', source.indexOf("from '")) + 1).trim();
       expect(readme).toContain(body.split('\n').slice(0, 12).join('\n'));
