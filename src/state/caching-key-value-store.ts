@@ -92,11 +92,22 @@ export class CachingKeyValueStore<K, V> implements KeyValueStore<K, V> {
     return this.#cache.peek(id) ?? result.value;
   }
 
-  /** A cached answer (counted as a hit), or `undefined` on a miss, which only `lookup` can fill. */
+  /**
+   * A cached answer (a hit), else what the inner store can answer at once (an in-memory store
+   * always can; it is cached as a miss would be), else `undefined`: only `lookup` can tell.
+   */
   peek(key: K): Lookup<V> | undefined {
-    const cached = this.#cache.get(this.#id(key));
-    if (cached !== undefined) this.#hits++;
-    return cached;
+    const id = this.#id(key);
+    const cached = this.#cache.get(id);
+    if (cached !== undefined) {
+      this.#hits++;
+      return cached;
+    }
+    const inner = this.#inner.peek?.(key);
+    if (inner === undefined) return undefined;
+    this.#misses++;
+    if (!this.#writing.has(id)) this.#cache.set(id, inner);
+    return inner;
   }
 
   async put(key: K, value: V): Promise<void> {

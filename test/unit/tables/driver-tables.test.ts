@@ -73,6 +73,19 @@ describe('stream-table joins on the test driver', () => {
     expect(await store?.get('u2')).toEqual({ name: 'Bob', tier: 'silver' });
   });
 
+  it('a table with an LRU bound smaller than itself still joins every key at once, evicted ones included', () => {
+    const builder = new StreamsBuilder({ defaultKeySerde: 'string', defaultValueSerde: 'json' });
+    const users = builder.table<string, User>('users', { store: { name: 'small-cache', cache: { maxEntries: 2 } } });
+    builder.stream<string, Rating>('ratings').join(users, (rating, user) => `${rating.productId}:${user.name}`).to('enriched');
+    const driver = new TopologyTestDriver(builder.build());
+    const usersIn = driver.createInputTopic<string, User>('users', serdes);
+    for (let i = 0; i < 5; i++) usersIn.pipeInput(`u${i}`, { name: `user ${i}`, tier: 'x' });
+    const ratings = driver.createInputTopic<string, Rating>('ratings', serdes);
+    for (let i = 0; i < 5; i++) ratings.pipeInput(`u${i}`, { userId: `u${i}`, productId: `p${i}`, score: 3 });
+    // No tick(): the in-memory store behind the cache answers evicted keys synchronously.
+    expect(driver.createOutputTopic<string, string>('enriched', serdes).readValuesToList()).toEqual(['p0:user 0', 'p1:user 1', 'p2:user 2', 'p3:user 3', 'p4:user 4']);
+  });
+
   it('joins a global table on a key computed from the value', () => {
     const builder = new StreamsBuilder({ defaultKeySerde: 'string', defaultValueSerde: 'json' });
     const users = builder.globalTable<string, User>('users');
