@@ -33,10 +33,16 @@ export interface StoreHandle {
   cacheStats(): CacheStats | undefined;
   /** Live keys written by `restore()`; an aggregation uses them to close restored windows. */
   restoredKeys(): unknown[];
+  /**
+   * The highest record timestamp `restore()` read (0 if none). An aggregation's changelog record
+   * carries its input's timestamp, so this is the stream time the store had reached: a task
+   * starts from it, and windows closed before a restart stay closed.
+   */
+  restoredStreamTime(): number;
 }
 
 export class StateStores {
-  private readonly handles = new Map<string, StoreHandle & { readonly restored: Map<string, unknown> }>();
+  private readonly handles = new Map<string, StoreHandle & { readonly restored: Map<string, unknown>; maxTimestamp: number }>();
   private readonly owners = new Map<string, TableNode>();
 
   constructor(private readonly topology: Topology) {
@@ -77,7 +83,9 @@ export class StateStores {
       ready: built.store.init(),
       cacheStats: () => built.cacheStats(),
       restoredKeys: () => [...restored.values()],
+      restoredStreamTime: () => handle.maxTimestamp,
       restored,
+      maxTimestamp: 0,
     };
     // Failures surface to whoever awaits `ready`; an unawaited rejection must not crash the process.
     handle.ready.catch(() => undefined);
@@ -102,6 +110,7 @@ export class StateStores {
       onSkip(toError(error));
       return undefined;
     }
+    if (raw.timestamp > own.maxTimestamp) own.maxTimestamp = raw.timestamp;
     if (key === null || key === undefined) return undefined;
     const id = keyIdentity(handle.keySerde, handle.name)(key);
     if (value === null) own.restored.delete(id);

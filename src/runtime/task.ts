@@ -254,6 +254,8 @@ export class Task {
         }
         case 'aggregate': {
           const handle = this.store(node.store.name, this.partition);
+          // Stream time survives a restart through the changelog: closed windows stay closed.
+          this.streamTimeValue = Math.max(this.streamTimeValue, handle.restoredStreamTime());
           const step = aggregateStep(this.host(), {
             node,
             store: handle.store,
