@@ -31,12 +31,12 @@ export interface StoreHandle {
   /** Resolves once `init()` finished (a PostgreSQL store creates its table). */
   readonly ready: Promise<void>;
   cacheStats(): CacheStats | undefined;
-  /** Live keys written by `restore()`; an aggregation uses them to close restored windows. */
+  /** Live keys written by `restore()` into a windowed aggregation's store, to close restored windows; empty for other stores. */
   restoredKeys(): unknown[];
 }
 
 export class StateStores {
-  private readonly handles = new Map<string, StoreHandle & { readonly restored: Map<string, unknown> }>();
+  private readonly handles = new Map<string, StoreHandle & { readonly restored: Map<string, unknown> | undefined }>();
   private readonly owners = new Map<string, TableNode>();
 
   constructor(private readonly topology: Topology) {
@@ -66,7 +66,8 @@ export class StateStores {
     const valueSerde = this.topology.serde(node.name, 'valueSerde');
     const keySerde = node.kind === 'aggregate' && node.window !== undefined ? (windowedSerde(nodeKeySerde, node.window.sizeMs) as Serde<unknown>) : nodeKeySerde;
     const built = materialize({ name: storeName, keySerde, valueSerde, ...node.store.layers });
-    const restored = new Map<string, unknown>();
+    // Only a windowed aggregation reads them back: a table would keep a copy of every key it restored.
+    const restored = node.kind === 'aggregate' && node.window !== undefined ? new Map<string, unknown>() : undefined;
     const handle = {
       name: storeName,
       partition,
@@ -76,7 +77,7 @@ export class StateStores {
       valueSerde,
       ready: built.store.init(),
       cacheStats: () => built.cacheStats(),
-      restoredKeys: () => [...restored.values()],
+      restoredKeys: () => [...(restored?.values() ?? [])],
       restored,
     };
     // Failures surface to whoever awaits `ready`; an unawaited rejection must not crash the process.
@@ -103,9 +104,11 @@ export class StateStores {
       return undefined;
     }
     if (key === null || key === undefined) return undefined;
-    const id = keyIdentity(handle.keySerde, handle.name)(key);
-    if (value === null) own.restored.delete(id);
-    else own.restored.set(id, key);
+    if (own.restored !== undefined) {
+      const id = keyIdentity(handle.keySerde, handle.name)(key);
+      if (value === null) own.restored.delete(id);
+      else own.restored.set(id, key);
+    }
     return value === null ? handle.store.delete(key) : handle.store.put(key, value);
   }
 
