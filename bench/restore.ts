@@ -21,6 +21,8 @@ export interface RestoreOptions {
   readonly brokers: readonly string[];
   readonly profiles: number;
   readonly databaseUrl: string;
+  /** The LRU cache's `maxEntries`, a bound per store, and so per partition; default 100,000. */
+  readonly cacheEntries?: number;
 }
 
 export interface RestoreResult extends Result {
@@ -41,6 +43,7 @@ interface Profile {
 const PARTITIONS = 6;
 const STORE = 'bench-profiles';
 const PRODUCE_BATCH = 10_000;
+const DEFAULT_CACHE_ENTRIES = 100_000;
 
 /** About 150 bytes of JSON. */
 function profile(i: number): Profile {
@@ -105,7 +108,7 @@ export async function runVariant(variant: RestoreVariant, options: RestoreOption
   if (variant === 'memory') return run(`restore ${label}: in-memory store`, options, undefined);
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
   try {
-    return await run(`restore ${label}: PostgreSQL + LRU 100k`, options, pool);
+    return await run(`restore ${label}: PostgreSQL + LRU ${(options.cacheEntries ?? DEFAULT_CACHE_ENTRIES).toLocaleString('en-US')}`, options, pool);
   } finally {
     await pool.end();
   }
@@ -124,7 +127,7 @@ async function run(scenario: string, options: RestoreOptions, pool: pg.Pool | un
   const table = storeTableName(STORE);
   if (pool !== undefined) await pool.query(`DROP TABLE IF EXISTS ${table}`);
 
-  const store: StoreOptions<string, Profile> = pool === undefined ? { name: STORE } : { name: STORE, postgres: { pool }, cache: { maxEntries: 100_000 } };
+  const store: StoreOptions<string, Profile> = pool === undefined ? { name: STORE } : { name: STORE, postgres: { pool }, cache: { maxEntries: options.cacheEntries ?? DEFAULT_CACHE_ENTRIES } };
   const builder = new StreamsBuilder({ defaultKeySerde: 'string', defaultValueSerde: 'json' });
   builder.table<string, Profile>(topic, { store });
   const app = new StreamsApp(builder.build(), { applicationId, transport, logger: silentLogger() });
@@ -169,7 +172,7 @@ async function run(scenario: string, options: RestoreOptions, pool: pg.Pool | un
 }
 
 /**
- * Both variants, PostgreSQL behind a 100,000-entry LRU cache, then the default in-memory store,
+ * Both variants, PostgreSQL behind an LRU cache (100,000 entries per partition by default), then the default in-memory store,
  * each in a fresh process so that one's heap does not inflate the other's peak RSS.
  */
 export async function benchRestore(options: RestoreOptions): Promise<RestoreResult[]> {

@@ -9,7 +9,8 @@
  * (`bench/restore.ts`) times a table's store being rebuilt from a topic of user profiles.
  *
  * Flags: --records N, --kafka-records N, --restore (the restore scenario alone),
- * --restore-profiles N (default 1,000,000). DATABASE_URL names the PostgreSQL database of the
+ * --restore-profiles N (default 1,000,000), --restore-cache-entries N (the PostgreSQL variant's LRU
+ * bound, per partition; default 100,000). DATABASE_URL names the PostgreSQL database of the
  * restore scenario (default postgres://postgres@127.0.0.1:5432/test).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -27,12 +28,16 @@ const { values } = parseArgs({
     /** Only the restore scenario. */
     restore: { type: 'boolean', default: false },
     'restore-profiles': { type: 'string', default: '1000000' },
+    'restore-cache-entries': { type: 'string', default: '100000' },
   },
 });
 const RECORDS = Number(values.records);
 const KAFKA_RECORDS = Number(values['kafka-records']);
 const RESTORE_PROFILES = Number(values['restore-profiles']);
-if (!Number.isSafeInteger(RESTORE_PROFILES) || RESTORE_PROFILES < 1) throw new Error(`--restore-profiles must be a positive integer, got ${values['restore-profiles']}`);
+const RESTORE_CACHE_ENTRIES = Number(values['restore-cache-entries']);
+for (const [flag, value] of [['restore-profiles', RESTORE_PROFILES], ['restore-cache-entries', RESTORE_CACHE_ENTRIES]] as const) {
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${flag} must be a positive integer, got ${values[flag]}`);
+}
 
 function topology(input: string, output: string): Topology {
   const builder = new StreamsBuilder({ defaultKeySerde: 'string', defaultValueSerde: 'json' });
@@ -93,7 +98,7 @@ const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const databaseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 if (await brokerAnswers(brokers[0] ?? '')) {
   if (!values.restore) results.push(await benchApp(`StreamsApp on Kafka (${brokers.join(',')})`, new KafkaTransport({ brokers, clientId: 'bench', logLevel: 'error' }), KAFKA_RECORDS));
-  results.push(...(await benchRestore({ brokers, profiles: RESTORE_PROFILES, databaseUrl })));
+  results.push(...(await benchRestore({ brokers, profiles: RESTORE_PROFILES, databaseUrl, cacheEntries: RESTORE_CACHE_ENTRIES })));
 } else {
   process.stderr.write(`no Kafka broker answers at ${brokers.join(',')}: skipping the Kafka scenarios (start one with npm run kafka:start)\n`);
 }
