@@ -5,26 +5,39 @@
  * Scenarios: the TopologyTestDriver (synchronous, no transport), a StreamsApp on the in-memory
  * transport, and a StreamsApp on Kafka when a broker answers (KAFKA_BROKERS, default
  * 127.0.0.1:9092; start one with `npm run kafka:start`). Each run produces the input first, then
- * times the app from start until every input offset is committed.
+ * times the app from start until every input offset is committed. On Kafka, the restore scenario
+ * (`bench/restore.ts`) times a table's store being rebuilt from a topic of user profiles.
+ *
+ * Flags: --records N, --kafka-records N, --restore (the restore scenario alone),
+ * --restore-profiles N (default 1,000,000), --restore-cache-entries N (the PostgreSQL variant's LRU
+ * bound, per partition; default 100,000). DATABASE_URL names the PostgreSQL database of the
+ * restore scenario (default postgres://postgres@127.0.0.1:5432/test).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { brokerAnswers } from '../scripts/kafka/broker.ts';
 import { KafkaTransport, MemoryTransport, StreamsApp, StreamsBuilder, silentLogger, type Topology, type Transport } from '../src/index.ts';
 import { TopologyTestDriver } from '../src/testing/index.ts';
+import { measure, type Result } from './measure.ts';
+import { benchRestore } from './restore.ts';
 
-interface Result {
-  readonly scenario: string;
-  readonly records: number;
-  readonly seconds: number;
-  readonly recordsPerSecond: number;
-  readonly peakRssMiB: number;
-  readonly peakHeapMiB: number;
-}
-
-const { values } = parseArgs({ options: { records: { type: 'string', default: '100000' }, 'kafka-records': { type: 'string', default: '50000' } } });
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '100000' },
+    'kafka-records': { type: 'string', default: '50000' },
+    /** Only the restore scenario. */
+    restore: { type: 'boolean', default: false },
+    'restore-profiles': { type: 'string', default: '1000000' },
+    'restore-cache-entries': { type: 'string', default: '100000' },
+  },
+});
 const RECORDS = Number(values.records);
 const KAFKA_RECORDS = Number(values['kafka-records']);
+const RESTORE_PROFILES = Number(values['restore-profiles']);
+const RESTORE_CACHE_ENTRIES = Number(values['restore-cache-entries']);
+for (const [flag, value] of [['restore-profiles', RESTORE_PROFILES], ['restore-cache-entries', RESTORE_CACHE_ENTRIES]] as const) {
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${flag} must be a positive integer, got ${values[flag]}`);
+}
 
 function topology(input: string, output: string): Topology {
   const builder = new StreamsBuilder({ defaultKeySerde: 'string', defaultValueSerde: 'json' });
@@ -37,26 +50,6 @@ function topology(input: string, output: string): Topology {
 }
 
 const rating = (id: number) => ({ id, score: 1 + (id % 5), comment: 'fast delivery, would buy again' });
-
-/** Samples memory every 50 ms while `work` runs. */
-async function measure(scenario: string, records: number, work: () => Promise<void>): Promise<Result> {
-  global.gc?.();
-  let peakRss = 0;
-  let peakHeap = 0;
-  const sample = () => {
-    const usage = process.memoryUsage();
-    peakRss = Math.max(peakRss, usage.rss);
-    peakHeap = Math.max(peakHeap, usage.heapUsed);
-  };
-  const timer = setInterval(sample, 50);
-  const started = process.hrtime.bigint();
-  await work();
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  clearInterval(timer);
-  sample();
-  const mib = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
-  return { scenario, records, seconds: Math.round(seconds * 1000) / 1000, recordsPerSecond: Math.round(records / seconds), peakRssMiB: mib(peakRss), peakHeapMiB: mib(peakHeap) };
-}
 
 async function benchDriver(): Promise<Result> {
   const driver = new TopologyTestDriver(topology('in', 'out'));
@@ -100,12 +93,14 @@ async function benchApp(scenario: string, transport: Transport, records: number)
   return result;
 }
 
-const results: Result[] = [await benchDriver(), await benchApp('StreamsApp on the memory transport', new MemoryTransport(), RECORDS)];
+const results: Result[] = values.restore ? [] : [await benchDriver(), await benchApp('StreamsApp on the memory transport', new MemoryTransport(), RECORDS)];
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+const databaseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 if (await brokerAnswers(brokers[0] ?? '')) {
-  results.push(await benchApp(`StreamsApp on Kafka (${brokers.join(',')})`, new KafkaTransport({ brokers, clientId: 'bench', logLevel: 'error' }), KAFKA_RECORDS));
+  if (!values.restore) results.push(await benchApp(`StreamsApp on Kafka (${brokers.join(',')})`, new KafkaTransport({ brokers, clientId: 'bench', logLevel: 'error' }), KAFKA_RECORDS));
+  results.push(...(await benchRestore({ brokers, profiles: RESTORE_PROFILES, databaseUrl, cacheEntries: RESTORE_CACHE_ENTRIES })));
 } else {
-  process.stderr.write(`no Kafka broker answers at ${brokers.join(',')}: skipping the Kafka scenario (start one with npm run kafka:start)\n`);
+  process.stderr.write(`no Kafka broker answers at ${brokers.join(',')}: skipping the Kafka scenarios (start one with npm run kafka:start)\n`);
 }
 
 console.table(results);

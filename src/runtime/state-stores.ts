@@ -31,7 +31,7 @@ export interface StoreHandle {
   /** Resolves once `init()` finished (a PostgreSQL store creates its table). */
   readonly ready: Promise<void>;
   cacheStats(): CacheStats | undefined;
-  /** Live keys written by `restore()`; an aggregation uses them to close restored windows. */
+  /** Live keys written by `restore()` into a windowed aggregation's store, to close restored windows; empty for other stores. */
   restoredKeys(): unknown[];
   /**
    * The highest record timestamp `restore()` read (0 if none). An aggregation's changelog record
@@ -42,7 +42,7 @@ export interface StoreHandle {
 }
 
 export class StateStores {
-  private readonly handles = new Map<string, StoreHandle & { readonly restored: Map<string, unknown>; maxTimestamp: number }>();
+  private readonly handles = new Map<string, StoreHandle & { readonly restored: Map<string, unknown> | undefined; maxTimestamp: number }>();
   private readonly owners = new Map<string, TableNode>();
 
   constructor(private readonly topology: Topology) {
@@ -72,7 +72,8 @@ export class StateStores {
     const valueSerde = this.topology.serde(node.name, 'valueSerde');
     const keySerde = node.kind === 'aggregate' && node.window !== undefined ? (windowedSerde(nodeKeySerde, node.window.sizeMs) as Serde<unknown>) : nodeKeySerde;
     const built = materialize({ name: storeName, keySerde, valueSerde, ...node.store.layers });
-    const restored = new Map<string, unknown>();
+    // Only a windowed aggregation reads them back: a table would keep a copy of every key it restored.
+    const restored = node.kind === 'aggregate' && node.window !== undefined ? new Map<string, unknown>() : undefined;
     const handle = {
       name: storeName,
       partition,
@@ -82,7 +83,7 @@ export class StateStores {
       valueSerde,
       ready: built.store.init(),
       cacheStats: () => built.cacheStats(),
-      restoredKeys: () => [...restored.values()],
+      restoredKeys: () => [...(restored?.values() ?? [])],
       restoredStreamTime: () => handle.maxTimestamp,
       restored,
       maxTimestamp: 0,
@@ -112,9 +113,11 @@ export class StateStores {
     }
     if (raw.timestamp > own.maxTimestamp) own.maxTimestamp = raw.timestamp;
     if (key === null || key === undefined) return undefined;
-    const id = keyIdentity(handle.keySerde, handle.name)(key);
-    if (value === null) own.restored.delete(id);
-    else own.restored.set(id, key);
+    if (own.restored !== undefined) {
+      const id = keyIdentity(handle.keySerde, handle.name)(key);
+      if (value === null) own.restored.delete(id);
+      else own.restored.set(id, key);
+    }
     return value === null ? handle.store.delete(key) : handle.store.put(key, value);
   }
 

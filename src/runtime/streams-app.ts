@@ -602,7 +602,9 @@ export class StreamsApp {
       // A batch delivered again (after a failed heartbeat) holds records this task already took.
       if (!task.accepts(record)) continue;
       if (!task.rebuildsOnly(record)) this.gate.add();
-      task.process(record);
+      // A rebuilding write is awaited, so a store that buffers bounds what restoration holds.
+      const rebuilding = task.process(record);
+      if (rebuilding !== undefined) await rebuilding;
       if (++sinceHeartbeat >= 100) {
         sinceHeartbeat = 0;
         await context.heartbeat();
@@ -645,7 +647,9 @@ export class StreamsApp {
         if (!this.running(context) || task.isClosed) return;
         if (!owner.accepts(task, record)) continue;
         if (!task.rebuildsOnly(record)) this.gate.add();
-        task.process(record);
+        // A rebuilding write is awaited (after process: nothing runs in between), bounding what restoration holds.
+        const rebuilding = task.process(record);
+        if (rebuilding !== undefined) await rebuilding;
         if (++sinceHeartbeat >= 100) {
           sinceHeartbeat = 0;
           await context.heartbeat();

@@ -4,7 +4,7 @@
  * to asynchronous steps; `close()` tears the whole pipeline down.
  */
 import { Subject, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConfigError, ProductionError, SerializationError, StreamsError, toError } from '../errors/streams-error.ts';
+import { ConfigError, ProductionError, SerializationError, StateStoreError, StreamsError, toError } from '../errors/streams-error.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { AnyRecord, DeadLetterSinkNode, ForEachSinkNode, NodeContext, TopicSinkNode, TopologyNode } from '../topology/graph.ts';
 import type { Topology } from '../topology/topology.ts';
@@ -116,14 +116,16 @@ export class Task {
     for (const flush of [...this.flushers]) flush();
   }
 
-  /** Decodes one input record and pushes it through the pipeline. */
-  process(raw: IncomingRecord): void {
-    if (!this.accepts(raw)) return;
+  /**
+   * Decodes one input record and pushes it through the pipeline. A record that only rebuilds the
+   * table's store returns the store write: awaiting it lets a store that buffers writes (PostgreSQL,
+   * `maxPendingEntries`) hold restoration back while it flushes, instead of taking in the whole
+   * topic. The promise never rejects; a failed write is fatal, as in processing.
+   */
+  process(raw: IncomingRecord): Promise<void> | undefined {
+    if (!this.accepts(raw)) return undefined;
     this.nextOffset = raw.offset + 1;
-    if (this.table !== undefined) {
-      this.processTableRecord(this.table, raw);
-      return;
-    }
+    if (this.table !== undefined) return this.processTableRecord(this.table, raw);
     const origin = this.progress.track(raw);
     const lineage = [origin];
     let key: unknown;
@@ -138,6 +140,7 @@ export class Task {
     if (raw.timestamp > this.streamTimeValue) this.streamTimeValue = raw.timestamp;
     const record = new StreamRecord(key, value, raw.headers, raw.timestamp, { topic: raw.topic, partition: raw.partition, offset: raw.offset }, lineage);
     this.forward(this.sourceName, record);
+    return undefined;
   }
 
   /**
@@ -145,10 +148,11 @@ export class Task {
    * value serde), then the change goes to the table's children, unless the record is below
    * `restoreUntil` and only rebuilds the store.
    */
-  private processTableRecord(table: StoreHandle, raw: IncomingRecord): void {
+  private processTableRecord(table: StoreHandle, raw: IncomingRecord): Promise<void> | undefined {
     if (this.rebuildsOnly(raw)) {
-      this.deps.stores?.restore(table, raw, () => undefined)?.catch(() => undefined);
-      return;
+      return this.deps.stores?.restore(table, raw, () => undefined)?.catch((error: unknown) => {
+        this.deps.errors.fatal(new StateStoreError(`${this.sourceName}: restoring store ${table.name} failed: ${toError(error).message}`, { cause: error, context: { node: this.sourceName } }));
+      });
     }
     const lineage = [this.progress.track(raw)];
     let key: unknown;
@@ -169,6 +173,7 @@ export class Task {
     applyTableChange(this.host(), this.sourceName, table.store, key, value);
     const record = new StreamRecord(key, value, raw.headers, raw.timestamp, { topic: raw.topic, partition: raw.partition, offset: raw.offset }, lineage);
     this.forward(this.sourceName, record);
+    return undefined;
   }
 
   /** The open store `storeName` of this task's partition (or the instance's global one). */
