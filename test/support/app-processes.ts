@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { KafkaTransport } from '../../src/transport/kafka/index.ts';
-import type { IncomingRecord, TransportConsumer } from '../../src/transport/transport.ts';
+import type { IncomingRecord, OutgoingRecord, TransportConsumer } from '../../src/transport/transport.ts';
 import { uniqueName } from './names.ts';
 
 export interface WorkerProcess {
@@ -44,25 +44,43 @@ export async function waitFor(condition: () => boolean, timeoutMs: number, what:
 
 export const idOf = (record: IncomingRecord) => (JSON.parse(record.value?.toString() ?? '{}') as { id: number }).id;
 
-/** Writes ids 0, 1, 2, ... to `topic` in small batches (every 20 ms) until stopped. */
-export function continuousInput(transport: KafkaTransport, topic: string, options: { readonly batch?: number; readonly keys?: number } = {}) {
+export interface ContinuousInputOptions {
+  /** Records per send; default 8. */
+  readonly batch?: number;
+  /** Keys `k0` .. `k<keys - 1>` of the default records; default 37. */
+  readonly keys?: number;
+  /** Pause between sends; default 20 ms. */
+  readonly intervalMs?: number;
+  /** Stop by itself once ids 0 .. limit - 1 are written; default: run until stopped. */
+  readonly limit?: number;
+  /** The record of one id; default `{ key: k<id % keys>, value: { id } }`. Its value must carry `id` for `outputReader`. */
+  readonly record?: (id: number) => OutgoingRecord;
+}
+
+/** Writes ids 0, 1, 2, ... to `topic` in small batches until stopped (or until `limit`). */
+export function continuousInput(transport: KafkaTransport, topic: string, options: ContinuousInputOptions = {}) {
   const batch = options.batch ?? 8;
   const keys = options.keys ?? 37;
+  const intervalMs = options.intervalMs ?? 20;
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  const record = options.record ?? ((id: number): OutgoingRecord => ({ topic, key: Buffer.from(`k${id % keys}`), value: Buffer.from(JSON.stringify({ id })) }));
   let next = 0;
   let stopped = false;
   const producer = transport.producer();
   const done = (async () => {
     await producer.connect();
-    while (!stopped) {
-      const ids = Array.from({ length: batch }, () => next++);
-      await producer.send(ids.map((id) => ({ topic, key: Buffer.from(`k${id % keys}`), value: Buffer.from(JSON.stringify({ id })) })));
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    while (!stopped && next < limit) {
+      const ids = Array.from({ length: Math.min(batch, limit - next) }, () => next++);
+      await producer.send(ids.map(record));
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
     }
     await producer.disconnect();
   })();
   return {
     /** Ids written so far are all below this. */
     written: () => next,
+    /** Resolves once `limit` ids are written (or after `stop()`). */
+    finished: done,
     stop: async () => {
       stopped = true;
       await done;
