@@ -54,7 +54,9 @@ export interface ExactlyOnceTaskDependencies {
    * restored; `reopen` is true after a failed transaction, when stores the task writes must be
    * rebuilt from their changelogs (they hold the aborted transaction's updates).
    */
-  readonly beforeOpen?: (reopen: boolean) => Promise<void>;
+  readonly beforeOpen?: (reopen: boolean, closed: AbortSignal) => Promise<void>;
+  /** Told each offset this task committed, once its transaction committed. */
+  readonly onCommitted?: (offset: number) => void;
   /** How long a commit waits for the task's in-flight records before trying at the next interval. */
   readonly drainTimeoutMs: number;
   /** Backoff between attempts to open the task; default 200 ms doubling up to 10 s. */
@@ -85,6 +87,8 @@ export class ExactlyOnceTask {
   private readonly batchIdleWaiters: (() => void)[] = [];
   private readonly drainWaiters: (() => void)[] = [];
   private wakeBackoff: (() => void) | undefined;
+  /** Aborted when the task closes, so a `beforeOpen` still waiting gives up. */
+  private readonly closing = new AbortController();
 
   constructor(private readonly deps: ExactlyOnceTaskDependencies) {}
 
@@ -164,6 +168,7 @@ export class ExactlyOnceTask {
       const offsets = [{ ...this.deps.partition, offset }];
       await output.commit(offsets[0] as (typeof offsets)[number]);
       this.committed = offset;
+      this.deps.onCommitted?.(offset);
       publish({ type: 'commit', app: this.deps.app, offsets });
     } catch {
       // The output has reported the failure (onFailed), which recovers the task.
@@ -186,6 +191,7 @@ export class ExactlyOnceTask {
   async close(options: { readonly commit: boolean }): Promise<void> {
     if (options.commit && !this.closed) await this.commit();
     this.closed = true;
+    this.closing.abort();
     this.wakeBackoff?.();
     this.task?.close();
     this.task = undefined;
@@ -258,7 +264,7 @@ export class ExactlyOnceTask {
     await this.batchesIdle();
     if (await abandoned()) return;
     if (this.deps.beforeOpen !== undefined) {
-      await this.deps.beforeOpen(this.opened);
+      await this.deps.beforeOpen(this.opened, this.closing.signal);
       if (await abandoned()) return;
     }
     const output: TransactionalOutput = new TransactionalOutput(producer, {

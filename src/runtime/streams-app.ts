@@ -127,6 +127,8 @@ export class StreamsApp {
   private readonly globals: GlobalTables;
   /** At-least-once table tasks: the committed offset below which records only rebuild the store. */
   private readonly restoreUntil = new Map<string, number>();
+  /** Exactly-once: the last offset each task of this instance committed (see `committedOffset`). */
+  private readonly ownCommits = new Map<string, number>();
   /** At-least-once: stream partitions held until the stores of their partition number are restored. */
   private readonly held = new Map<string, TopicPartition>();
 
@@ -428,11 +430,12 @@ export class StreamsApp {
         ...(this.options.producerBatch === undefined ? {} : { producerBatch: this.options.producerBatch }),
         ...(this.options.transactionRetryBackoff === undefined ? {} : { backoff: this.options.transactionRetryBackoff }),
         committedOffset: () => this.committedOffset(tp),
+        onCommitted: (offset) => this.ownCommits.set(tpKey(tp), Math.max(offset, this.ownCommits.get(tpKey(tp)) ?? 0)),
         createTask: (output, onFreed, committed) =>
           this.newTask(tp.topic, tp.partition, output, this.errorRouter(output), onFreed, role?.kind === 'table' ? (committed ?? 0) : undefined),
         drainTimeoutMs: COMMIT_DRAIN_TIMEOUT_MS,
         ...(role?.kind === 'table' ? { seekOffset: () => 0 } : {}),
-        ...(role?.kind === 'stream' && this.stateful ? { beforeOpen: (reopen: boolean) => this.beforeStreamTaskOpens(consumer, tp, reopen) } : {}),
+        ...(role?.kind === 'stream' && this.stateful ? { beforeOpen: (_reopen: boolean, closed: AbortSignal) => this.beforeStreamTaskOpens(consumer, tp, closed) } : {}),
       });
       this.exactlyOnceTasks.set(key, task);
       task.start();
@@ -470,6 +473,9 @@ export class StreamsApp {
     if (this.stopRequested) return;
     for (const tp of restoring) {
       const role = this.roles.get(tp.topic) as Exclude<TopicRole, { kind: 'stream' }>;
+      // Exactly-once: an aggregation's changelog is read back by its task after the fence (see
+      // beforeStreamTaskOpens), when the previous owner's last transaction is complete.
+      if (this.exactlyOnce && role.kind === 'changelog') continue;
       this.restoration.begin(tp, role.store, ends.get(tp.topic)?.get(tp.partition) ?? 0);
       if (role.kind === 'table' && !this.exactlyOnce) this.restoreUntil.set(tpKey(tp), committed.get(tp.topic)?.get(tp.partition) ?? 0);
       if (role.kind === 'changelog' || !this.exactlyOnce) {
@@ -505,27 +511,31 @@ export class StreamsApp {
   }
 
   /**
-   * Exactly-once, before a stream task opens: on a reopen after a failed transaction, the
-   * aggregation stores it writes are rebuilt from their changelogs (they hold the aborted updates);
+   * Exactly-once, before a stream task opens (after its fence): the aggregation stores it writes
+   * are rebuilt from their changelogs (after a failed transaction they hold its aborted updates);
    * then it waits until every store of its partition number is restored.
    */
-  private async beforeStreamTaskOpens(consumer: TransportConsumer, tp: TopicPartition, reopen: boolean): Promise<void> {
-    if (reopen) {
-      const admin = this.admin;
-      if (admin === undefined) return;
-      for (const node of this.aggregatesReachedFrom(tp.topic)) {
-        const changelog: TopicPartition = { topic: this.topicName(node.store.changelog), partition: tp.partition };
-        consumer.pause([changelog]);
-        await this.stores.close(node.store.name, tp.partition).catch((error: unknown) => this.logger.warn({ err: toError(error) }, 'closing a store to rebuild it failed'));
-        await this.stores.open(node.store.name, tp.partition).ready;
-        const end = (await admin.endOffsets(changelog.topic)).get(tp.partition) ?? 0;
-        this.restoration.begin(changelog, node.store.name, end);
-        consumer.seek(changelog, 0);
-        if (this.restoration.isRestoring(changelog)) consumer.resume([changelog]);
-      }
+  private async beforeStreamTaskOpens(consumer: TransportConsumer, tp: TopicPartition, closed: AbortSignal): Promise<void> {
+    const admin = this.admin;
+    if (admin === undefined) return;
+    // On every open, not only after a failed transaction: the end offset is read after the fence,
+    // once the previous owner's last transaction (and the markers that make its changelog records
+    // readable) completed.
+    for (const node of this.aggregatesReachedFrom(tp.topic)) {
+      const changelog: TopicPartition = { topic: this.topicName(node.store.changelog), partition: tp.partition };
+      consumer.pause([changelog]);
+      await this.stores.close(node.store.name, tp.partition).catch((error: unknown) => this.logger.warn({ err: toError(error) }, 'closing a store to rebuild it failed'));
+      await this.stores.open(node.store.name, tp.partition).ready;
+      const end = (await admin.endOffsets(changelog.topic)).get(tp.partition) ?? 0;
+      if (closed.aborted) return;
+      this.restoration.begin(changelog, node.store.name, end);
+      consumer.seek(changelog, 0);
+      if (this.restoration.isRestoring(changelog)) consumer.resume([changelog]);
     }
-    await Promise.race([this.restoration.whenDone(tp.partition), this.stopSignal.promise]);
+    const gone = new Promise<void>((resolve) => closed.addEventListener('abort', () => resolve(), { once: true }));
+    await Promise.race([this.restoration.whenDone(tp.partition), this.stopSignal.promise, gone]);
   }
+
 
   /** Aggregation nodes a record of `topic` reaches. */
   private aggregatesReachedFrom(topic: string): Array<Extract<TopologyNode, { kind: 'aggregate' }>> {
@@ -577,10 +587,20 @@ export class StreamsApp {
     }
   }
 
+  /**
+   * The group's committed offset, or the offset this instance itself committed last if that is
+   * higher: right after a transaction commits, Kafka may still answer the offset before it (the
+   * group applies transactional offsets after the commit markers, asynchronously, and kafkajs cannot
+   * ask for stable offsets, KIP-447's `requireStable`). A partition revoked and assigned back to this
+   * instance would otherwise re-process a transaction whose outputs are committed.
+   */
   private async committedOffset(tp: TopicPartition): Promise<number | undefined> {
     const admin = this.admin;
     if (admin === undefined) throw new StreamsError('the app is stopping', { code: 'SHUTDOWN' });
-    return (await admin.committedOffsets(this.options.applicationId, tp.topic)).get(tp.partition);
+    const fetched = (await admin.committedOffsets(this.options.applicationId, tp.topic)).get(tp.partition);
+    const own = this.ownCommits.get(tpKey(tp));
+    if (own === undefined) return fetched;
+    return Math.max(own, fetched ?? 0);
   }
 
   private async onBatch(batch: ConsumedBatch, context: BatchContext): Promise<void> {
