@@ -23,6 +23,12 @@ export const ERROR_CODES = [
   /** A state store (in memory, cache, PostgreSQL, read-through loader) could not read or write. */
   'STATE_STORE_FAILED',
   'SHUTDOWN',
+  /** A polled API refused the credentials (401/403); polling stops until they are fixed. */
+  'SOURCE_UNAUTHORIZED',
+  /** A polled API failed or answered something that is not the expected list. */
+  'SOURCE_FAILED',
+  /** A record broke its schema or a rule the schema cannot state; it goes to the dead-letter topic. */
+  'VALIDATION_FAILED',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -102,6 +102,20 @@ export class StateStoreError extends StreamsError {
   }
 }
 
+/** A polled source (a REST API) failed, refused the credentials, or answered garbage. */
+export class SourceError extends StreamsError {
+  constructor(message: string, options: SubclassOptions & { code?: 'SOURCE_UNAUTHORIZED' | 'SOURCE_FAILED' } = {}) {
+    super(message, { ...options, code: options.code ?? 'SOURCE_FAILED' });
+  }
+}
+
+/** A record that breaks its schema or a rule the schema cannot state. */
+export class ValidationError extends StreamsError {
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'VALIDATION_FAILED' });
+  }
+}
+
 /** Turns anything thrown into an Error without losing it. */
 export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;

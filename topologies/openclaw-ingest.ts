@@ -1,0 +1,174 @@
+/**
+ * OpenClaw ingest: polls the OpenClaw Rating API (`GET {OPENCLAW_URL}/api/ratings`, bearer key),
+ * validates each rating against `schemas/rating-event.avsc` and the rules the schema cannot state,
+ * and writes valid ones to `ratings` (key: rating id; Avro binary by default, JSON selectable) and
+ * invalid ones to `ratings_dlq` (the raw item, the reasons, a correlation id), each page in one
+ * Kafka transaction with the poller's cursor: every rating reaches Kafka once, across crashes.
+ *
+ * Run it: `OPENCLAW_URL=http://127.0.0.1:8080 OPENCLAW_API_KEY=... KAFKA_BROKERS=127.0.0.1:9092 tsx topologies/openclaw-ingest.ts`.
+ * One replica only: a second one fences the first (see `RestPoller`).
+ */
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { DeadLetterAlerts } from '../src/connectors/dead-letter-alerts.ts';
+import { RATING_EVENT_SCHEMA_PATH, validateRating, type RatingEvent } from '../src/connectors/openclaw/rating-event.ts';
+import { RestPoller, type PollerState } from '../src/connectors/rest-poller.ts';
+import type { PollCursor } from '../src/connectors/cursor-topic.ts';
+import { DLQ_HEADERS, avroSerdeFromFile, jsonSerde, defaultLogger, type Logger, type Serde } from '../src/index.ts';
+import type { OutgoingRecord, Transport } from '../src/transport/transport.ts';
+
+export interface OpenClawIngestOptions {
+  readonly transport: Transport;
+  /** e.g. `http://127.0.0.1:8080`. */
+  readonly url: string;
+  readonly apiKey: string;
+  /** Default `ratings`. */
+  readonly ratingsTopic?: string;
+  /** Default `ratings_dlq`. */
+  readonly deadLetterTopic?: string;
+  /** Value format on `ratings`: Avro binary (default) or JSON; or any serde, e.g. `confluentAvroSerde(...)`. */
+  readonly format?: 'avro' | 'json' | Serde<RatingEvent>;
+  /** Names the poller (transactional id, cursor key); default `openclaw-ingest`. */
+  readonly name?: string;
+  readonly intervalMs?: number;
+  readonly pageSize?: number;
+  readonly timeoutMs?: number;
+  /** Timestamps further ahead than this are invalid; default one day. */
+  readonly maxFutureMs?: number;
+  readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Slack-compatible webhook for dead-letter rate alerts, and when to send one. */
+  readonly alerts?: { readonly webhookUrl: string; readonly threshold?: number; readonly windowMs?: number; readonly minIntervalMs?: number };
+  readonly logger?: Logger;
+}
+
+export interface OpenClawIngest {
+  readonly poller: RestPoller;
+  readonly alerts: DeadLetterAlerts | undefined;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Where the DLQ headers say a dead-lettered rating came from. */
+const SOURCE = 'openclaw:/api/ratings';
+
+/** Builds the ingest: a `RestPoller` whose records are validated ratings and dead letters. */
+export function openClawIngest(options: OpenClawIngestOptions): OpenClawIngest {
+  const ratingsTopic = options.ratingsTopic ?? 'ratings';
+  const deadLetterTopic = options.deadLetterTopic ?? 'ratings_dlq';
+  const name = options.name ?? 'openclaw-ingest';
+  const logger = options.logger ?? defaultLogger(name);
+  const format = options.format ?? 'avro';
+  const serde: Serde<RatingEvent> = format === 'avro' ? avroSerdeFromFile<RatingEvent>(RATING_EVENT_SCHEMA_PATH) : format === 'json' ? jsonSerde<RatingEvent>() : format;
+  const alerts = options.alerts === undefined ? undefined : new DeadLetterAlerts({ ...options.alerts, source: name, deadLetterTopic, logger });
+  let pageReasons: string[] = [];
+
+  const toRecords = (item: unknown, raw: Buffer): OutgoingRecord[] => {
+    const check = validateRating(item, { ...(options.maxFutureMs === undefined ? {} : { maxFutureMs: options.maxFutureMs }) });
+    const correlationId = randomUUID();
+    if (check.ok) {
+      const { rating } = check;
+      return [{ topic: ratingsTopic, key: Buffer.from(rating.id), value: serde.serialize(rating, ratingsTopic), headers: { 'correlation-id': Buffer.from(correlationId) }, timestamp: rating.timestamp }];
+    }
+    pageReasons.push(...check.reasons);
+    const id = typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : null;
+    const text: Record<string, string> = {
+      [DLQ_HEADERS.errorClass]: 'ValidationError',
+      [DLQ_HEADERS.causeClass]: 'ValidationError',
+      [DLQ_HEADERS.errorCode]: 'VALIDATION_FAILED',
+      [DLQ_HEADERS.errorMessage]: check.reasons.join('; ').slice(0, 1_024),
+      [DLQ_HEADERS.errorStack]: '',
+      [DLQ_HEADERS.errorStage]: 'deserialization',
+      [DLQ_HEADERS.sourceTopic]: SOURCE,
+      [DLQ_HEADERS.sourcePartition]: '-1',
+      [DLQ_HEADERS.sourceOffset]: '-1',
+      [DLQ_HEADERS.node]: name,
+      [DLQ_HEADERS.correlationId]: correlationId,
+      [DLQ_HEADERS.timestamp]: new Date().toISOString(),
+    };
+    const headers: Record<string, Buffer> = {};
+    for (const [header, value] of Object.entries(text)) headers[header] = Buffer.from(value, 'utf8');
+    return [{ topic: deadLetterTopic, key: id === null ? null : Buffer.from(id), value: raw, headers }];
+  };
+
+  const poller = new RestPoller({
+    name,
+    transport: options.transport,
+    baseUrl: options.url,
+    path: '/api/ratings',
+    apiKey: options.apiKey,
+    ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
+    ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
+    cursorOf: ratingCursor,
+    idOf: (item) => (typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : undefined),
+    toRecords,
+    logger,
+    onPage: ({ items }) => {
+      alerts?.record(items, pageReasons);
+      pageReasons = [];
+    },
+  });
+
+  return {
+    poller,
+    alerts,
+    start: () => poller.start(),
+    stop: async () => {
+      await poller.stop();
+      await alerts?.flush();
+    },
+  };
+}
+
+/** A rating's place in the API's order: its timestamp and id, when both are usable. */
+export function ratingCursor(item: unknown): PollCursor | undefined {
+  if (typeof item !== 'object' || item === null) return undefined;
+  const { timestamp, id } = item as { timestamp?: unknown; id?: unknown };
+  if (typeof timestamp !== 'number' || !Number.isSafeInteger(timestamp) || typeof id !== 'string' || id === '') return undefined;
+  return { timestamp, id };
+}
+
+/** Runs the ingest from the environment until SIGTERM / SIGINT; exits 1 when it cannot go on. */
+async function main(): Promise<void> {
+  const { KafkaTransport } = await import('../src/transport/kafka/index.ts');
+  const env = (name: string, fallback?: string): string => {
+    const value = process.env[name] ?? fallback;
+    if (value === undefined || value === '') {
+      process.stderr.write(`openclaw-ingest: ${name} is not set\n`);
+      process.exit(2);
+    }
+    return value;
+  };
+  const number = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined);
+  const format = env('RATING_FORMAT', 'avro');
+  if (format !== 'avro' && format !== 'json') {
+    process.stderr.write(`openclaw-ingest: RATING_FORMAT must be avro or json (got ${format})\n`);
+    process.exit(2);
+  }
+  const apiKey = env('OPENCLAW_API_KEY');
+  const ingest = openClawIngest({
+    transport: new KafkaTransport({ brokers: env('KAFKA_BROKERS', '127.0.0.1:9092').split(','), clientId: 'openclaw-ingest', logLevel: 'nothing' }),
+    url: env('OPENCLAW_URL'),
+    apiKey,
+    format,
+    ...(process.env['INGEST_NAME'] ? { name: process.env['INGEST_NAME'] } : {}),
+    ...(process.env['RATINGS_TOPIC'] ? { ratingsTopic: process.env['RATINGS_TOPIC'] } : {}),
+    ...(process.env['RATINGS_DLQ_TOPIC'] ? { deadLetterTopic: process.env['RATINGS_DLQ_TOPIC'] } : {}),
+    ...(number('POLL_INTERVAL_MS') === undefined ? {} : { intervalMs: number('POLL_INTERVAL_MS') as number }),
+    ...(number('POLL_PAGE_SIZE') === undefined ? {} : { pageSize: number('POLL_PAGE_SIZE') as number }),
+    ...(process.env['ALERT_WEBHOOK_URL'] ? { alerts: { webhookUrl: process.env['ALERT_WEBHOOK_URL'] } } : {}),
+  });
+  const stopOn = (state: PollerState) => {
+    if (state === 'unauthorized' || state === 'fenced' || state === 'failed') {
+      process.stderr.write(`openclaw-ingest: ${ingest.poller.health().reason ?? state}\n`);
+      void ingest.stop().finally(() => process.exit(1));
+    }
+  };
+  ingest.poller.onStateChange(stopOn);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void ingest.stop().finally(() => process.exit(0)));
+  await ingest.start();
+  process.stdout.write('RUNNING\n');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
