@@ -61,9 +61,10 @@ export function openClawIngest(options: OpenClawIngestOptions): OpenClawIngest {
   const serde: Serde<RatingEvent> = format === 'avro' ? avroSerdeFromFile<RatingEvent>(RATING_EVENT_SCHEMA_PATH) : format === 'json' ? jsonSerde<RatingEvent>() : format;
   const alerts = options.alerts === undefined ? undefined : new DeadLetterAlerts({ ...options.alerts, source: name, deadLetterTopic, logger });
   let pageReasons: string[] = [];
+  const rules = options.maxFutureMs === undefined ? {} : { maxFutureMs: options.maxFutureMs };
 
   const toRecords = (item: unknown, raw: Buffer): OutgoingRecord[] => {
-    const check = validateRating(item, { ...(options.maxFutureMs === undefined ? {} : { maxFutureMs: options.maxFutureMs }) });
+    const check = validateRating(item, rules);
     const correlationId = randomUUID();
     if (check.ok) {
       const { rating } = check;
@@ -100,7 +101,9 @@ export function openClawIngest(options: OpenClawIngestOptions): OpenClawIngest {
     ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
-    cursorOf: ratingCursor,
+    // Only a valid rating moves the cursor: an invalid one's timestamp cannot be trusted (one ten
+    // years ahead would skip everything after it); the poller remembers its id instead.
+    cursorOf: (item) => (validateRating(item, rules).ok ? ratingCursor(item) : undefined),
     idOf: (item) => (typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : undefined),
     toRecords,
     logger,

@@ -20,17 +20,29 @@ export function compareCursors(a: PollCursor, b: PollCursor): number {
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
-export function encodeCursor(cursor: PollCursor): Buffer {
-  return Buffer.from(JSON.stringify({ timestamp: cursor.timestamp, id: cursor.id }), 'utf8');
+/**
+ * What the cursor record holds: the cursor, and the ids of the latest items emitted without a
+ * usable place in the order (an invalid item), so they are not emitted again after a restart.
+ */
+export interface CursorState {
+  readonly cursor: PollCursor | undefined;
+  readonly recent: readonly string[];
 }
 
-export function decodeCursor(data: Buffer | null): PollCursor | undefined {
-  if (data === null) return undefined;
-  const parsed = JSON.parse(data.toString('utf8')) as { timestamp?: unknown; id?: unknown };
-  if (typeof parsed.timestamp !== 'number' || typeof parsed.id !== 'string') {
-    throw new StreamsError(`cursor record ${data.toString('utf8').slice(0, 200)} is not { timestamp: number, id: string }`, { code: 'DESERIALIZATION_FAILED' });
+export function encodeCursor(state: CursorState): Buffer {
+  const { cursor, recent } = state;
+  return Buffer.from(JSON.stringify({ ...(cursor === undefined ? {} : { timestamp: cursor.timestamp, id: cursor.id }), recent }), 'utf8');
+}
+
+export function decodeCursor(data: Buffer | null): CursorState {
+  if (data === null) return { cursor: undefined, recent: [] };
+  const parsed = JSON.parse(data.toString('utf8')) as { timestamp?: unknown; id?: unknown; recent?: unknown };
+  const hasCursor = parsed.timestamp !== undefined || parsed.id !== undefined;
+  if ((hasCursor && (typeof parsed.timestamp !== 'number' || typeof parsed.id !== 'string')) || (parsed.recent !== undefined && !Array.isArray(parsed.recent))) {
+    throw new StreamsError(`cursor record ${data.toString('utf8').slice(0, 200)} is not { timestamp: number, id: string, recent: string[] }`, { code: 'DESERIALIZATION_FAILED' });
   }
-  return { timestamp: parsed.timestamp, id: parsed.id };
+  const recent = ((parsed.recent as unknown[] | undefined) ?? []).filter((id): id is string => typeof id === 'string');
+  return { cursor: hasCursor ? { timestamp: parsed.timestamp as number, id: parsed.id as string } : undefined, recent };
 }
 
 /** Creates the cursor topic (one partition, compacted) if it does not exist. */
@@ -48,7 +60,7 @@ export async function ensureCursorTopic(transport: Transport, topic: string): Pr
  * Reads the latest committed cursor of `key` (read_committed, up to the topic's end offset).
  * Call it after fencing the previous writer, so its open transaction is settled.
  */
-export async function readCursor(transport: Transport, topic: string, key: string, timeoutMs = 60_000): Promise<PollCursor | undefined> {
+export async function readCursor(transport: Transport, topic: string, key: string, timeoutMs = 60_000): Promise<CursorState> {
   const admin = transport.admin();
   await admin.connect();
   let ends: Map<number, number>;
@@ -57,7 +69,7 @@ export async function readCursor(transport: Transport, topic: string, key: strin
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-  if ([...ends.values()].every((end) => end === 0)) return undefined;
+  if ([...ends.values()].every((end) => end === 0)) return { cursor: undefined, recent: [] };
   const consumer = transport.consumer({ groupId: `${key}-cursor-reader-${randomBytes(4).toString('hex')}`, isolationLevel: 'read_committed' });
   let latest: Buffer | null | undefined;
   let failure: Error | undefined;
@@ -95,5 +107,5 @@ export async function readCursor(transport: Transport, topic: string, key: strin
   } finally {
     await consumer.disconnect().catch(() => undefined);
   }
-  return latest === undefined ? undefined : decodeCursor(latest);
+  return decodeCursor(latest ?? null);
 }

@@ -6,7 +6,9 @@
  *
  * - Cursor: the last item emitted, `(timestamp, id)` in the API's sort order, in a compacted topic
  *   (key: the poller's name). Items at or before it are dropped, also when a page overlaps the
- *   previous one or repeats an item; so are ids emitted recently (a bounded set) without a cursor.
+ *   previous one or repeats an item. An item without a usable place in the order (`cursorOf` gives
+ *   none, e.g. an invalid one whose timestamp cannot be trusted) never moves the cursor; its id is
+ *   remembered instead (the newest 1,000 in the cursor record, so also across restarts).
  * - Faults: network errors, timeouts and 5xx are retried with exponential backoff and jitter
  *   (cockatiel); 429 waits for `Retry-After`; an unparsable or wrongly shaped answer is logged,
  *   counted and asked again after the interval; 401/403 stop polling (state `unauthorized`,
@@ -21,6 +23,9 @@ import { redactSecrets } from '../errors/redact.ts';
 import { defaultLogger, redactingLogger, type Logger } from '../runtime/logger.ts';
 import type { OutgoingRecord, Transport, TransportProducer } from '../transport/transport.ts';
 import { compareCursors, encodeCursor, ensureCursorTopic, readCursor, type PollCursor } from './cursor-topic.ts';
+
+/** Ids of items emitted without a cursor that the cursor record keeps (the newest ones). */
+const PERSISTED_RECENT_IDS = 1_000;
 
 export type PollerState = 'created' | 'starting' | 'polling' | 'backing-off' | 'unauthorized' | 'fenced' | 'stopped' | 'failed';
 
@@ -207,8 +212,11 @@ export class RestPoller {
     await producer.connect();
     // The first transaction initialises the transactional id: fences an older instance and settles its open transaction.
     await (await producer.transaction()).abort();
-    this.cursor = await readCursor(this.options.transport, this.cursorTopic, this.options.name);
-    this.logger.info({ cursor: this.cursor ?? null }, 'resuming after the committed cursor');
+    const state = await readCursor(this.options.transport, this.cursorTopic, this.options.name);
+    this.cursor = state.cursor;
+    this.recentIds.clear();
+    for (const id of state.recent) this.recentIds.add(id);
+    this.logger.info({ cursor: this.cursor ?? null, remembered: state.recent.length }, 'resuming after the committed cursor');
   }
 
   private fail(error: unknown): void {
@@ -272,13 +280,16 @@ export class RestPoller {
     }
     if (fresh.length > 0) {
       const records = fresh.flatMap(({ item, raw }) => this.options.toRecords(item, raw));
-      await this.write(records, next);
-      this.counters.pages += 1;
-      this.counters.itemsEmitted += fresh.length;
+      const remembered = [...this.recentIds];
       for (const { cursor, item } of fresh) {
         if (cursor !== undefined) continue;
         const id = safely(() => this.options.idOf(item));
-        if (id === undefined) continue;
+        if (id !== undefined) remembered.push(id);
+      }
+      await this.write(records, next, remembered.slice(-PERSISTED_RECENT_IDS));
+      this.counters.pages += 1;
+      this.counters.itemsEmitted += fresh.length;
+      for (const id of remembered.slice(this.recentIds.size)) {
         this.recentIds.add(id);
         if (this.recentIds.size > RECENT_IDS) this.recentIds.delete(this.recentIds.values().next().value as string);
       }
@@ -291,10 +302,10 @@ export class RestPoller {
   }
 
   /** Writes the records and the cursor in one transaction; on failure re-opens (fence, re-read cursor) and rethrows. */
-  private async write(records: readonly OutgoingRecord[], cursor: PollCursor | undefined): Promise<void> {
+  private async write(records: readonly OutgoingRecord[], cursor: PollCursor | undefined, recent: readonly string[]): Promise<void> {
     const producer = this.producer;
     if (producer === undefined) throw new StreamsError('the poller is stopping', { code: 'SHUTDOWN' });
-    const cursorRecord: OutgoingRecord[] = cursor === undefined ? [] : [{ topic: this.cursorTopic, key: Buffer.from(this.options.name), value: encodeCursor(cursor) }];
+    const cursorRecord: OutgoingRecord[] = [{ topic: this.cursorTopic, key: Buffer.from(this.options.name), value: encodeCursor({ cursor, recent }) }];
     const transaction = await producer.transaction();
     try {
       await transaction.send([...records, ...cursorRecord]);

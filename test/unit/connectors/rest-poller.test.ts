@@ -95,7 +95,7 @@ describe('RestPoller', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(emittedIds(transport)).toEqual(items.map((item) => item.id));
     const cursorRecords = transport.broker.read('test-poller-cursor', 0, 0);
-    expect(JSON.parse(cursorRecords.at(-1)?.value?.toString() ?? '{}')).toEqual({ timestamp: items.at(-1)?.timestamp, id: items.at(-1)?.id });
+    expect(JSON.parse(cursorRecords.at(-1)?.value?.toString() ?? '{}')).toEqual({ timestamp: items.at(-1)?.timestamp, id: items.at(-1)?.id, recent: [] });
     // One cursor per transaction that wrote items: ceil(250 / 40) pages.
     expect(cursorRecords.length).toBe(Math.ceil(items.length / 40));
     expect(api.requests.every((request) => request.auth === 'Bearer sk-secret-key-123')).toBe(true);
@@ -137,6 +137,25 @@ describe('RestPoller', () => {
     await until(() => emittedIds(transport).length >= items.length, 'every item');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(emittedIds(transport)).toEqual(items.map((item) => item.id));
+  });
+
+  it('an item without a cursor never moves it and is emitted once, also after a restart', async () => {
+    // `x` items have no usable place in the order (as an invalid rating), and the API keeps serving them.
+    const withBad: Item[] = [...items.slice(0, 10), { id: 'x-bad', timestamp: 1_000_000 }];
+    const api = listApi(withBad);
+    const extra = { cursorOf: (item: unknown) => ((item as Item).id.startsWith('x') ? undefined : { timestamp: (item as Item).timestamp, id: (item as Item).id }) };
+    const { transport, poller, url } = await setup(api, extra);
+    await poller.start();
+    await until(() => emittedIds(transport).length >= 11, 'every item');
+    await until(() => api.requests.length >= 5, 'a few more polls');
+    await poller.stop();
+    expect(poller.position?.id).toBe(items[9]?.id);
+    const again = new RestPoller(pollerOptions(transport, url, extra));
+    cleanups.push(() => again.stop());
+    await again.start();
+    const before = api.requests.length;
+    await until(() => api.requests.length >= before + 3, 'polls after the restart');
+    expect(emittedIds(transport)).toEqual(withBad.map((item) => item.id));
   });
 
   it('retries 5xx and malformed answers, and honours Retry-After on 429; nothing lost or repeated', async () => {
