@@ -97,6 +97,7 @@ export interface OpenClawSimulator {
   readonly port: number;
   readonly apiKey: string;
   readonly generator: RatingGenerator;
+  /** Closes the port, cutting open connections and pending slow responses; idempotent. */
   stop(): Promise<void>;
   stats(): SimulatorStats;
   /** The key now answers `status` (401 by default, or 403) until `reinstateKey()`. */
@@ -250,6 +251,8 @@ export async function startOpenClawSimulator(options: OpenClawSimulatorOptions =
   const address = server.address() as AddressInfo; // listening on TCP, so never a pipe name or null
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
+  // Stopping twice (a test's finally and its afterEach) is harmless.
+  let stopped: Promise<void> | undefined;
   const idsWhere = (invalid: boolean): string[] => {
     const ids: string[] = [];
     for (let index = 0, n = availableCount(); index < n; index += 1) {
@@ -263,12 +266,14 @@ export async function startOpenClawSimulator(options: OpenClawSimulatorOptions =
     port: address.port,
     apiKey,
     generator,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
+    stop: () => {
+      stopped ??= new Promise<void>((resolve, reject) => {
         stopping.abort();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+      return stopped;
+    },
     stats: () => ({ requests, byStatus: { ...byStatus }, faults: { ...faults }, ratingsServed }),
     revokeKey: (status = 401) => {
       revokedStatus = status;

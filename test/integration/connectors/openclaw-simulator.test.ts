@@ -206,6 +206,17 @@ describe('OpenClaw simulator: faults', () => {
     expect(sim.stats().faults.slow).toBe(1);
   });
 
+  it('stops promptly while a slow response is pending, cutting it off', async () => {
+    const sim = await start({ total: 5, faults: { slow: 1 }, slowDelayMs: 60_000 });
+    const pending = fetch(`${sim.url}/api/ratings`, { headers: { authorization: `Bearer ${KEY}` } });
+    while (sim.stats().faults.slow === 0) await new Promise((resolve) => setImmediate(resolve));
+    const began = performance.now();
+    await sim.stop();
+    await sim.stop();
+    expect(performance.now() - began).toBeLessThan(5_000);
+    await expect(pending).rejects.toThrow();
+  });
+
   it('sends a truncated JSON body', async () => {
     const sim = await start({ total: 5, faults: { malformedJson: 1 } });
     const answer = await get(sim);
