@@ -8,7 +8,8 @@
  * times the app from start until every input offset is committed. On Kafka, the restore scenario
  * (`bench/restore.ts`) times a table's store being rebuilt from a topic of user profiles.
  *
- * Flags: --records N, --kafka-records N, --restore (the restore scenario alone),
+ * Flags: --records N, --kafka-records N, --restore (the restore scenario alone), --ingest (the
+ * OpenClaw ingest scenario alone, `bench/ingest.ts`), --ingest-ratings N (default 50,000),
  * --restore-profiles N (default 1,000,000), --restore-cache-entries N (the PostgreSQL variant's LRU
  * bound, per partition; default 100,000). DATABASE_URL names the PostgreSQL database of the
  * restore scenario (default postgres://postgres@127.0.0.1:5432/test).
@@ -20,6 +21,7 @@ import { KafkaTransport, MemoryTransport, StreamsApp, StreamsBuilder, silentLogg
 import { TopologyTestDriver } from '../src/testing/index.ts';
 import { measure, type Result } from './measure.ts';
 import { benchRestore } from './restore.ts';
+import { benchIngest } from './ingest.ts';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +29,9 @@ const { values } = parseArgs({
     'kafka-records': { type: 'string', default: '50000' },
     /** Only the restore scenario. */
     restore: { type: 'boolean', default: false },
+    /** Only the ingest scenario (simulator -> ratings). */
+    ingest: { type: 'boolean', default: false },
+    'ingest-ratings': { type: 'string', default: '50000' },
     'restore-profiles': { type: 'string', default: '1000000' },
     'restore-cache-entries': { type: 'string', default: '100000' },
   },
@@ -93,12 +98,14 @@ async function benchApp(scenario: string, transport: Transport, records: number)
   return result;
 }
 
-const results: Result[] = values.restore ? [] : [await benchDriver(), await benchApp('StreamsApp on the memory transport', new MemoryTransport(), RECORDS)];
+const only = values.restore || values.ingest;
+const results: Result[] = only ? [] : [await benchDriver(), await benchApp('StreamsApp on the memory transport', new MemoryTransport(), RECORDS)];
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const databaseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
 if (await brokerAnswers(brokers[0] ?? '')) {
-  if (!values.restore) results.push(await benchApp(`StreamsApp on Kafka (${brokers.join(',')})`, new KafkaTransport({ brokers, clientId: 'bench', logLevel: 'error' }), KAFKA_RECORDS));
-  results.push(...(await benchRestore({ brokers, profiles: RESTORE_PROFILES, databaseUrl, cacheEntries: RESTORE_CACHE_ENTRIES })));
+  if (!only) results.push(await benchApp(`StreamsApp on Kafka (${brokers.join(',')})`, new KafkaTransport({ brokers, clientId: 'bench', logLevel: 'error' }), KAFKA_RECORDS));
+  if (!values.ingest) results.push(...(await benchRestore({ brokers, profiles: RESTORE_PROFILES, databaseUrl, cacheEntries: RESTORE_CACHE_ENTRIES })));
+  if (!values.restore) results.push(await benchIngest({ brokers, ratings: Number(values['ingest-ratings']), pageSize: 1_000 }));
 } else {
   process.stderr.write(`no Kafka broker answers at ${brokers.join(',')}: skipping the Kafka scenarios (start one with npm run kafka:start)\n`);
 }
