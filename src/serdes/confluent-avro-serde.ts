@@ -36,7 +36,7 @@ export interface ConfluentAvroSerdeOptions {
   readonly compatibility?: Compatibility;
   /** Per-request HTTP timeout. Default 10 s. */
   readonly requestTimeoutMs?: number;
-  /** Retries of a failed request (exponential backoff, at most 5 s in all). Default 3. */
+  /** Retries of a failed request or connection (exponential backoff from 100 ms). Default 3. */
   readonly retries?: number;
 }
 

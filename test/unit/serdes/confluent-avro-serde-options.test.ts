@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, SchemaError, SchemaRegistryError } from '../../../src/errors/streams-error.ts';
 import { confluentAvroSerde } from '../../../src/serdes/confluent-avro-serde.ts';
@@ -49,5 +50,26 @@ describe('confluentAvroSerde options (no registry needed)', () => {
     expect(message).toContain(`Cannot register com.ubos.openclaw.RatingEvent under subject "ratings-key" at ${NOWHERE}: `);
     expect(message).toMatch(/ECONNREFUSED/);
     expect(message).not.toMatch(/s3cret|alice/);
+  });
+
+  it('gives up on a registry that accepts the connection but never answers, after requestTimeoutMs', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => void sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const address = silent.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    try {
+      const started = Date.now();
+      const error = await rejection(
+        confluentAvroSerde({ registryUrl: `http://127.0.0.1:${port}`, schema: RATING_EVENT_AVSC, topic: 't', requestTimeoutMs: 300, retries: 0 }),
+      );
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(error).toBeInstanceOf(SchemaRegistryError);
+      expect((error as SchemaRegistryError).retriable).toBe(true);
+      expect((error as Error).message).toMatch(/timeout/i);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 });
