@@ -20,6 +20,8 @@ export const ERROR_CODES = [
   /** One record is larger than a single Produce request may be; retrying cannot help. */
   'RECORD_TOO_LARGE',
   'SCHEMA_LOAD_FAILED',
+  /** A schema registry refused a request or could not be reached; `retriable` says which. */
+  'SCHEMA_REGISTRY_FAILED',
   /** A state store (in memory, cache, PostgreSQL, read-through loader) could not read or write. */
   'STATE_STORE_FAILED',
   'SHUTDOWN',

@@ -95,6 +95,17 @@ export class SchemaError extends StreamsError {
   }
 }
 
+/**
+ * A schema registry refused a request (an incompatible schema, an unknown id, no permission) or
+ * could not be reached; only the latter is `retriable`. The message names the registry URL (never
+ * its credentials) and the subject or schema id.
+ */
+export class SchemaRegistryError extends StreamsError {
+  constructor(message: string, options: SubclassOptions = {}) {
+    super(message, { ...options, code: 'SCHEMA_REGISTRY_FAILED' });
+  }
+}
+
 /** A state store could not read or write (PostgreSQL, a read-through loader) or was used closed. */
 export class StateStoreError extends StreamsError {
   constructor(message: string, options: SubclassOptions = {}) {

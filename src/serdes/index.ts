@@ -10,6 +10,12 @@ export { bytesSerde } from './bytes-serde.ts';
 export { avroSerde, avroSerdeFromFile, type AvroRecordSchema } from './avro-serde.ts';
 export { loadAvroSchema, parseAvroSchema } from './avro-schema.ts';
 export {
+  confluentAvroSerde,
+  type Compatibility,
+  type ConfluentAvroSerde,
+  type ConfluentAvroSerdeOptions,
+} from './confluent-avro-serde.ts';
+export {
   BUILT_IN_SERDE_NAMES,
   isSerde,
   resolveSerde,
