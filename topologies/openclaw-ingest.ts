@@ -5,7 +5,10 @@
  * invalid ones to `ratings_dlq` (the raw item, the reasons, a correlation id), each page in one
  * Kafka transaction with the poller's cursor: every rating reaches Kafka once, across crashes.
  *
- * Run it: `OPENCLAW_URL=http://127.0.0.1:8080 OPENCLAW_API_KEY=... KAFKA_BROKERS=127.0.0.1:9092 tsx topologies/openclaw-ingest.ts`.
+ * Run it: `OPENCLAW_URL=http://127.0.0.1:8080 OPENCLAW_API_KEY=... KAFKA_BROKERS=127.0.0.1:9092 tsx topologies/openclaw-ingest.ts`
+ * (optional: `RATING_FORMAT=json`, `SCHEMA_REGISTRY_URL=http://127.0.0.1:8081/apis/ccompat/v7` for the
+ * Confluent wire format, `RATINGS_TOPIC`, `RATINGS_DLQ_TOPIC`, `POLL_INTERVAL_MS`, `POLL_PAGE_SIZE`,
+ * `ALERT_WEBHOOK_URL`, `INGEST_NAME`).
  * One replica only: a second one fences the first (see `RestPoller`).
  */
 import { randomUUID } from 'node:crypto';
@@ -14,7 +17,7 @@ import { DeadLetterAlerts } from '../src/connectors/dead-letter-alerts.ts';
 import { RATING_EVENT_SCHEMA_PATH, validateRating, type RatingEvent } from '../src/connectors/openclaw/rating-event.ts';
 import { RestPoller, type PollerState } from '../src/connectors/rest-poller.ts';
 import type { PollCursor } from '../src/connectors/cursor-topic.ts';
-import { DLQ_HEADERS, avroSerdeFromFile, jsonSerde, defaultLogger, type Logger, type Serde } from '../src/index.ts';
+import { DLQ_HEADERS, avroSerdeFromFile, confluentAvroSerde, jsonSerde, defaultLogger, type Logger, type Serde } from '../src/index.ts';
 import type { OutgoingRecord, Transport } from '../src/transport/transport.ts';
 
 export interface OpenClawIngestOptions {
@@ -145,18 +148,24 @@ async function main(): Promise<void> {
   };
   const number = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined);
   const format = env('RATING_FORMAT', 'avro');
+  const registryUrl = process.env['SCHEMA_REGISTRY_URL'];
   if (format !== 'avro' && format !== 'json') {
     process.stderr.write(`openclaw-ingest: RATING_FORMAT must be avro or json (got ${format})\n`);
     process.exit(2);
   }
   const apiKey = env('OPENCLAW_API_KEY');
+  const ratingsTopic = process.env['RATINGS_TOPIC'] ?? 'ratings';
+  // With a registry, Avro in the Confluent wire format, the schema registered under `<topic>-value`.
+  const serde = registryUrl
+    ? await confluentAvroSerde<RatingEvent>({ registryUrl, schema: RATING_EVENT_SCHEMA_PATH, topic: ratingsTopic })
+    : format;
   const ingest = openClawIngest({
     transport: new KafkaTransport({ brokers: env('KAFKA_BROKERS', '127.0.0.1:9092').split(','), clientId: 'openclaw-ingest', logLevel: 'nothing' }),
     url: env('OPENCLAW_URL'),
     apiKey,
-    format,
+    format: serde,
+    ratingsTopic,
     ...(process.env['INGEST_NAME'] ? { name: process.env['INGEST_NAME'] } : {}),
-    ...(process.env['RATINGS_TOPIC'] ? { ratingsTopic: process.env['RATINGS_TOPIC'] } : {}),
     ...(process.env['RATINGS_DLQ_TOPIC'] ? { deadLetterTopic: process.env['RATINGS_DLQ_TOPIC'] } : {}),
     ...(number('POLL_INTERVAL_MS') === undefined ? {} : { intervalMs: number('POLL_INTERVAL_MS') as number }),
     ...(number('POLL_PAGE_SIZE') === undefined ? {} : { pageSize: number('POLL_PAGE_SIZE') as number }),

@@ -18,7 +18,8 @@ import { KafkaTransport } from '../../../src/transport/kafka/index.ts';
 import type { TransportConsumer } from '../../../src/transport/transport.ts';
 import { openClawIngest, type OpenClawIngest } from '../../../topologies/openclaw-ingest.ts';
 import { startWorker, waitFor, type WorkerProcess } from '../../support/app-processes.ts';
-import { hasKafka, kafkaBrokers, uniqueName } from '../../support/services.ts';
+import { hasKafka, hasSchemaRegistry, kafkaBrokers, schemaRegistryUrl, uniqueName } from '../../support/services.ts';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { createTopics } from '../../support/streams-harness.ts';
 
 const INGEST = fileURLToPath(new URL('../../../topologies/openclaw-ingest.ts', import.meta.url));
@@ -193,6 +194,49 @@ describe.skipIf(!hasKafka)('OpenClaw ingest on a real broker', () => {
     // It stopped instead of hammering the API.
     expect(sim.stats().byStatus[401]).toBeLessThanOrEqual(2);
   }, 60_000);
+
+  it.skipIf(!hasSchemaRegistry)('registry mode: records in ratings decode with the schema the real registry holds', async () => {
+    const { ratings, dlq, name } = await topics();
+    const sim = await simulator({ apiKey: 'sim-key-0004', total: 200, seed: 4 });
+    const worker = startWorker(INGEST, {
+      OPENCLAW_URL: sim.url,
+      OPENCLAW_API_KEY: sim.apiKey,
+      KAFKA_BROKERS: kafkaBrokers().join(','),
+      SCHEMA_REGISTRY_URL: schemaRegistryUrl(),
+      INGEST_NAME: name,
+      RATINGS_TOPIC: ratings,
+      RATINGS_DLQ_TOPIC: dlq,
+      POLL_INTERVAL_MS: '50',
+      LOG_LEVEL: 'silent',
+    });
+    cleanups.push(async () => worker.child.kill('SIGKILL'));
+    await worker.running;
+    // A client of its own, knowing nothing but the registry: the schema comes from the registry by the id in each record.
+    const registry = new SchemaRegistry({ host: schemaRegistryUrl() });
+    const decoded: RatingEvent[] = [];
+    const ids = new Set<number>();
+    const consumer = transport().consumer({ groupId: uniqueName('registry-reader'), isolationLevel: 'read_committed' });
+    await consumer.connect();
+    cleanups.push(() => consumer.disconnect());
+    await consumer.subscribe({ topics: [ratings], fromBeginning: true });
+    await consumer.run({
+      eachBatch: async (batch) => {
+        for (const record of batch.records) {
+          const value = record.value as Buffer;
+          expect(value[0]).toBe(0);
+          ids.add(value.readInt32BE(1));
+          decoded.push((await registry.decode(value)) as RatingEvent);
+        }
+      },
+    });
+    await waitFor(() => decoded.length >= sim.expectedValid().length, 60_000, () => `${decoded.length} of ${sim.expectedValid().length} decoded`);
+    expect(decoded.map((rating) => rating.id).sort()).toEqual([...sim.expectedValid()].sort());
+    expect(ids.size).toBe(1);
+    const registered = await registry.getLatestSchemaId(`${ratings}-value`);
+    expect([...ids]).toEqual([registered]);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toBe(0);
+  }, 90_000);
 
   it('a flood of invalid ratings sends one rate-limited alert to the webhook, with counts and no payloads', async () => {
     const { ratings, dlq, name } = await topics();
