@@ -7,6 +7,7 @@ import { KafkaAdmin } from './kafka-admin.ts';
 import { KafkaConsumer } from './kafka-consumer.ts';
 import { KafkaProducer } from './kafka-producer.ts';
 import { installConnectionResetFix } from './connection-reset-fix.ts';
+import { installAbortedFilterFix } from './aborted-filter-fix.ts';
 import { resolveKafkaOptions, type KafkaTransportOptions, type ResolvedKafkaOptions } from './options.ts';
 
 /**
@@ -29,6 +30,11 @@ export class KafkaTransport implements Transport {
     this.shared = resolveKafkaOptions(options);
     if (!installConnectionResetFix()) {
       process.emitWarning('kafkajs changed shape: the fix for connections reset mid-response is not installed; a reset may stall or crash a client', {
+        code: 'RATING_STREAMS_KAFKAJS_SHAPE',
+      });
+    }
+    if (!installAbortedFilterFix()) {
+      process.emitWarning('kafkajs changed shape: the fix for aborted transactions delivered to read_committed consumers is not installed', {
         code: 'RATING_STREAMS_KAFKAJS_SHAPE',
       });
     }
