@@ -17,7 +17,7 @@ import { DeadLetterAlerts } from '../src/connectors/dead-letter-alerts.ts';
 import { RATING_EVENT_SCHEMA_PATH, validateRating, type RatingEvent } from '../src/connectors/openclaw/rating-event.ts';
 import { RestPoller, type PollerState } from '../src/connectors/rest-poller.ts';
 import type { PollCursor } from '../src/connectors/cursor-topic.ts';
-import { DLQ_HEADERS, avroSerdeFromFile, confluentAvroSerde, jsonSerde, defaultLogger, type Logger, type Serde } from '../src/index.ts';
+import { DLQ_HEADERS, avroSerdeFromFile, fitDeadLetter, payloadBytes, confluentAvroSerde, jsonSerde, defaultLogger, type Logger, type Serde } from '../src/index.ts';
 import type { OutgoingRecord, Transport } from '../src/transport/transport.ts';
 
 export interface OpenClawIngestOptions {
@@ -40,7 +40,13 @@ export interface OpenClawIngestOptions {
   readonly maxFutureMs?: number;
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** Slack-compatible webhook for dead-letter rate alerts, and when to send one. */
-  readonly alerts?: { readonly webhookUrl: string; readonly threshold?: number; readonly windowMs?: number; readonly minIntervalMs?: number };
+  readonly alerts?: { readonly webhookUrl: string; readonly threshold?: number; readonly windowMs?: number; readonly minIntervalMs?: number; readonly timeoutMs?: number };
+  /**
+   * A rating whose record would be larger than this goes to the dead-letter topic (cut to fit)
+   * instead of making its page's transaction fail forever; default 900 KiB, below Kafka's 1 MB
+   * default `max.message.bytes`. Set it below the `ratings` topic's limit if that is smaller.
+   */
+  readonly maxRecordBytes?: number;
   readonly logger?: Logger;
 }
 
@@ -50,6 +56,8 @@ export interface OpenClawIngest {
   start(): Promise<void>;
   stop(): Promise<void>;
 }
+
+const DAY_MS = 86_400_000;
 
 /** Where the DLQ headers say a dead-lettered rating came from. */
 const SOURCE = 'openclaw:/api/ratings';
@@ -64,22 +72,27 @@ export function openClawIngest(options: OpenClawIngestOptions): OpenClawIngest {
   const serde: Serde<RatingEvent> = format === 'avro' ? avroSerdeFromFile<RatingEvent>(RATING_EVENT_SCHEMA_PATH) : format === 'json' ? jsonSerde<RatingEvent>() : format;
   const alerts = options.alerts === undefined ? undefined : new DeadLetterAlerts({ ...options.alerts, source: name, deadLetterTopic, logger });
   let pageReasons: string[] = [];
+  const maxRecordBytes = options.maxRecordBytes ?? 900 * 1_024;
   const rules = options.maxFutureMs === undefined ? {} : { maxFutureMs: options.maxFutureMs };
 
   const toRecords = (item: unknown, raw: Buffer): OutgoingRecord[] => {
     const check = validateRating(item, rules);
     const correlationId = randomUUID();
+    let reasons: readonly string[];
     if (check.ok) {
       const { rating } = check;
-      return [{ topic: ratingsTopic, key: Buffer.from(rating.id), value: serde.serialize(rating, ratingsTopic), headers: { 'correlation-id': Buffer.from(correlationId) }, timestamp: rating.timestamp }];
-    }
-    pageReasons.push(...check.reasons);
+      const record: OutgoingRecord = { topic: ratingsTopic, key: Buffer.from(rating.id), value: serde.serialize(rating, ratingsTopic), headers: { 'correlation-id': Buffer.from(correlationId) }, timestamp: rating.timestamp };
+      const size = payloadBytes(record);
+      if (size <= maxRecordBytes) return [record];
+      reasons = [`record: ${size} bytes is larger than the ${maxRecordBytes} bytes ${ratingsTopic} takes`];
+    } else reasons = check.reasons;
+    pageReasons.push(...reasons);
     const id = typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : null;
     const text: Record<string, string> = {
       [DLQ_HEADERS.errorClass]: 'ValidationError',
       [DLQ_HEADERS.causeClass]: 'ValidationError',
       [DLQ_HEADERS.errorCode]: 'VALIDATION_FAILED',
-      [DLQ_HEADERS.errorMessage]: check.reasons.join('; ').slice(0, 1_024),
+      [DLQ_HEADERS.errorMessage]: reasons.join('; ').slice(0, 1_024),
       [DLQ_HEADERS.errorStack]: '',
       [DLQ_HEADERS.errorStage]: 'deserialization',
       [DLQ_HEADERS.sourceTopic]: SOURCE,
@@ -91,7 +104,8 @@ export function openClawIngest(options: OpenClawIngestOptions): OpenClawIngest {
     };
     const headers: Record<string, Buffer> = {};
     for (const [header, value] of Object.entries(text)) headers[header] = Buffer.from(value, 'utf8');
-    return [{ topic: deadLetterTopic, key: id === null ? null : Buffer.from(id), value: raw, headers }];
+    // A dead letter too large for the topic is cut (dlq.payload.* headers say so), never refused.
+    return [fitDeadLetter({ topic: deadLetterTopic, key: id === null ? null : Buffer.from(id), value: raw, headers }, maxRecordBytes)];
   };
 
   const poller = new RestPoller({
@@ -104,9 +118,13 @@ export function openClawIngest(options: OpenClawIngestOptions): OpenClawIngest {
     ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
-    // Only a valid rating moves the cursor: an invalid one's timestamp cannot be trusted (one ten
-    // years ahead would skip everything after it); the poller remembers its id instead.
-    cursorOf: (item) => (validateRating(item, rules).ok ? ratingCursor(item) : undefined),
+    // A rating with a plausible timestamp moves the cursor, valid or not; one whose timestamp
+    // cannot be trusted (ten years ahead would skip everything after it) does not, and the poller
+    // remembers its id instead.
+    cursorOf: (item) => {
+      const cursor = ratingCursor(item);
+      return cursor !== undefined && cursor.timestamp >= 0 && cursor.timestamp <= Date.now() + (options.maxFutureMs ?? DAY_MS) ? cursor : undefined;
+    },
     idOf: (item) => (typeof item === 'object' && item !== null && typeof (item as { id?: unknown }).id === 'string' ? (item as { id: string }).id : undefined),
     toRecords,
     logger,
@@ -122,7 +140,8 @@ export function openClawIngest(options: OpenClawIngestOptions): OpenClawIngest {
     start: () => poller.start(),
     stop: async () => {
       await poller.stop();
-      await alerts?.flush();
+      // An alert still on its way gets a moment, not the shutdown.
+      if (alerts) await Promise.race([alerts.flush(), new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
     },
   };
 }

@@ -26,23 +26,28 @@ export function compareCursors(a: PollCursor, b: PollCursor): number {
  */
 export interface CursorState {
   readonly cursor: PollCursor | undefined;
+  /** Ids emitted at the cursor's timestamp (the API may order ids any way; these are dropped when served again). */
+  readonly atCursor: readonly string[];
   readonly recent: readonly string[];
 }
 
 export function encodeCursor(state: CursorState): Buffer {
-  const { cursor, recent } = state;
-  return Buffer.from(JSON.stringify({ ...(cursor === undefined ? {} : { timestamp: cursor.timestamp, id: cursor.id }), recent }), 'utf8');
+  const { cursor, atCursor, recent } = state;
+  return Buffer.from(JSON.stringify({ ...(cursor === undefined ? {} : { timestamp: cursor.timestamp, id: cursor.id }), atCursor, recent }), 'utf8');
 }
 
 export function decodeCursor(data: Buffer | null): CursorState {
-  if (data === null) return { cursor: undefined, recent: [] };
-  const parsed = JSON.parse(data.toString('utf8')) as { timestamp?: unknown; id?: unknown; recent?: unknown };
+  if (data === null) return { cursor: undefined, atCursor: [], recent: [] };
+  const parsed = JSON.parse(data.toString('utf8')) as { timestamp?: unknown; id?: unknown; recent?: unknown; atCursor?: unknown };
   const hasCursor = parsed.timestamp !== undefined || parsed.id !== undefined;
   if ((hasCursor && (typeof parsed.timestamp !== 'number' || typeof parsed.id !== 'string')) || (parsed.recent !== undefined && !Array.isArray(parsed.recent))) {
     throw new StreamsError(`cursor record ${data.toString('utf8').slice(0, 200)} is not { timestamp: number, id: string, recent: string[] }`, { code: 'DESERIALIZATION_FAILED' });
   }
-  const recent = ((parsed.recent as unknown[] | undefined) ?? []).filter((id): id is string => typeof id === 'string');
-  return { cursor: hasCursor ? { timestamp: parsed.timestamp as number, id: parsed.id as string } : undefined, recent };
+  const strings = (value: unknown) => (Array.isArray(value) ? value : []).filter((id): id is string => typeof id === 'string');
+  const cursor = hasCursor ? { timestamp: parsed.timestamp as number, id: parsed.id as string } : undefined;
+  // A record without `atCursor` (older format) knows only the cursor's own id at its timestamp.
+  const atCursor = parsed.atCursor === undefined && cursor !== undefined ? [cursor.id] : strings(parsed.atCursor);
+  return { cursor, atCursor, recent: strings(parsed.recent) };
 }
 
 /** Creates the cursor topic (one partition, compacted) if it does not exist. */
@@ -69,7 +74,7 @@ export async function readCursor(transport: Transport, topic: string, key: strin
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-  if ([...ends.values()].every((end) => end === 0)) return { cursor: undefined, recent: [] };
+  if ([...ends.values()].every((end) => end === 0)) return { cursor: undefined, atCursor: [], recent: [] };
   const consumer = transport.consumer({ groupId: `${key}-cursor-reader-${randomBytes(4).toString('hex')}`, isolationLevel: 'read_committed' });
   let latest: Buffer | null | undefined;
   let failure: Error | undefined;

@@ -8,7 +8,11 @@
  *   (key: the poller's name). Items at or before it are dropped, also when a page overlaps the
  *   previous one or repeats an item. An item without a usable place in the order (`cursorOf` gives
  *   none, e.g. an invalid one whose timestamp cannot be trusted) never moves the cursor; its id is
- *   remembered instead (the newest 1,000 in the cursor record, so also across restarts).
+ *   remembered instead (the newest 1,000 in the cursor record, so also across restarts). An id
+ *   emitted among the last 100,000 is not emitted again even when served with a later timestamp
+ *   (an edited item); after a restart only the cursor and the remembered ids count.
+ * - Ids: the cursor does not assume how the API orders ids within one timestamp; the ids emitted
+ *   at the cursor's timestamp are kept with it, and `after_id` is the one the API listed last.
  * - Faults: network errors, timeouts and 5xx are retried with exponential backoff and jitter
  *   (cockatiel); 429 waits for `Retry-After`; an unparsable or wrongly shaped answer is logged,
  *   counted and asked again after the interval; 401/403 stop polling (state `unauthorized`,
@@ -22,10 +26,14 @@ import { ConfigError, SourceError, StreamsError, toError } from '../errors/strea
 import { redactSecrets } from '../errors/redact.ts';
 import { defaultLogger, redactingLogger, type Logger } from '../runtime/logger.ts';
 import type { OutgoingRecord, Transport, TransportProducer } from '../transport/transport.ts';
-import { compareCursors, encodeCursor, ensureCursorTopic, readCursor, type PollCursor } from './cursor-topic.ts';
+import { encodeCursor, ensureCursorTopic, readCursor, type CursorState, type PollCursor } from './cursor-topic.ts';
 
 /** Ids of items emitted without a cursor that the cursor record keeps (the newest ones). */
 const PERSISTED_RECENT_IDS = 1_000;
+/** Ids emitted at the cursor's timestamp that the cursor record keeps. */
+const MAX_IDS_AT_CURSOR = 10_000;
+/** The largest page asked for when a full page could not move the cursor. */
+const MAX_STRETCHED_PAGE = 1_000;
 
 export type PollerState = 'created' | 'starting' | 'polling' | 'backing-off' | 'unauthorized' | 'fenced' | 'stopped' | 'failed';
 
@@ -99,6 +107,13 @@ export class RestPoller {
   private producer: TransportProducer | undefined;
   private cursor: PollCursor | undefined;
   private readonly recentIds = new Set<string>();
+  /** Ids of the latest items emitted (bounded), so one served again with a later timestamp is not emitted twice. */
+  private readonly emitted = new Set<string>();
+  /** Ids emitted at the cursor's timestamp. */
+  private atCursor = new Set<string>();
+  /** A larger page size after a full page that could not move the cursor. */
+  private stretchedLimit: number | undefined;
+  private failedWrites = 0;
   private loop: Promise<void> | undefined;
   private readonly stopping = new AbortController();
   private reason: string | undefined;
@@ -188,7 +203,12 @@ export class RestPoller {
       await ensureCursorTopic(this.options.transport, this.cursorTopic);
       await this.open();
     } catch (error) {
-      this.fail(error);
+      if (isFenced(error)) {
+        // Two instances started together: the other one won the transactional id.
+        this.reason = 'another instance of this poller took over (fenced); run one replica';
+        this.logger.error({ err: error }, this.reason);
+        this.setState('fenced');
+      } else this.fail(error);
       throw error;
     }
     this.setState('polling');
@@ -214,6 +234,7 @@ export class RestPoller {
     await (await producer.transaction()).abort();
     const state = await readCursor(this.options.transport, this.cursorTopic, this.options.name);
     this.cursor = state.cursor;
+    this.atCursor = new Set(state.atCursor);
     this.recentIds.clear();
     for (const id of state.recent) this.recentIds.add(id);
     this.logger.info({ cursor: this.cursor ?? null, remembered: state.recent.length }, 'resuming after the committed cursor');
@@ -251,9 +272,16 @@ export class RestPoller {
     }
   }
 
-  /** One request and, if it brought new items, one transaction. Returns whether the source is caught up. */
+  /**
+   * One request and, if it brought new items, one transaction. Returns whether the source is caught up.
+   *
+   * Deduplication does not depend on how the API orders ids: an item older than the cursor's
+   * timestamp is dropped, one at the cursor's timestamp is dropped if its id was emitted at that
+   * timestamp (those ids are kept with the cursor), a newer one is new. The next cursor is the
+   * newest timestamp and, of the items at it, the id the API listed last (what `after_id` asks after).
+   */
   private async pollOnce(signal: AbortSignal): Promise<boolean> {
-    const limit = this.options.pageSize ?? 100;
+    const limit = this.stretchedLimit ?? this.options.pageSize ?? 100;
     const response = await this.request(limit, signal);
     if (response === 'retry-later') return true;
     const items = response.items;
@@ -261,51 +289,72 @@ export class RestPoller {
     if (this.stateValue === 'backing-off') this.setState('polling');
     const fresh: Array<{ item: unknown; raw: Buffer; cursor: PollCursor | undefined }> = [];
     let next = this.cursor;
+    let atNext = new Set(this.atCursor);
     const seenInPage = new Set<string>();
     for (const { item, raw } of items) {
       const cursor = safely(() => this.options.cursorOf(item));
       const id = safely(() => this.options.idOf(item));
       const key = cursor !== undefined ? `${cursor.timestamp}\u0000${cursor.id}` : id;
-      if (cursor !== undefined && this.cursor !== undefined && compareCursors(cursor, this.cursor) <= 0) {
-        this.counters.duplicatesDropped += 1;
-        continue;
-      }
-      if (key !== undefined && (seenInPage.has(key) || (cursor === undefined && this.recentIds.has(key)))) {
+      const old =
+        cursor !== undefined &&
+        this.cursor !== undefined &&
+        (cursor.timestamp < this.cursor.timestamp || (cursor.timestamp === this.cursor.timestamp && this.atCursor.has(cursor.id)));
+      // An id emitted lately is not emitted again, even re-served with a later timestamp (an edit).
+      const again = id !== undefined && (this.emitted.has(id) || (cursor === undefined && this.recentIds.has(id)));
+      if (old || again || (key !== undefined && seenInPage.has(key))) {
         this.counters.duplicatesDropped += 1;
         continue;
       }
       if (key !== undefined) seenInPage.add(key);
       fresh.push({ item, raw, cursor });
-      if (cursor !== undefined && (next === undefined || compareCursors(cursor, next) > 0)) next = cursor;
-    }
-    if (fresh.length > 0) {
-      const records = fresh.flatMap(({ item, raw }) => this.options.toRecords(item, raw));
-      const remembered = [...this.recentIds];
-      for (const { cursor, item } of fresh) {
-        if (cursor !== undefined) continue;
-        const id = safely(() => this.options.idOf(item));
-        if (id !== undefined) remembered.push(id);
+      if (cursor === undefined) continue;
+      if (next === undefined || cursor.timestamp > next.timestamp) {
+        next = cursor;
+        atNext = new Set([cursor.id]);
+      } else if (cursor.timestamp === next.timestamp) {
+        next = cursor;
+        atNext.add(cursor.id);
       }
-      await this.write(records, next, remembered.slice(-PERSISTED_RECENT_IDS));
-      this.counters.pages += 1;
-      this.counters.itemsEmitted += fresh.length;
-      for (const id of remembered.slice(this.recentIds.size)) {
-        this.recentIds.add(id);
-        if (this.recentIds.size > RECENT_IDS) this.recentIds.delete(this.recentIds.values().next().value as string);
-      }
-      this.options.onPage?.({ items: fresh.length, records });
-    } else if (next !== this.cursor) {
-      this.cursor = next;
     }
-    // A full page may have more behind it: ask again at once (unless it brought nothing new).
-    return items.length < limit || fresh.length === 0;
+    // A full page that could not move the cursor (only items without one) is asked for again
+    // larger, so a run of them longer than a page cannot stall the poller.
+    const moved = next !== this.cursor;
+    this.stretchedLimit = items.length >= limit && !moved ? Math.min(limit * 2, MAX_STRETCHED_PAGE) : undefined;
+    if (this.stretchedLimit === MAX_STRETCHED_PAGE && limit === MAX_STRETCHED_PAGE) {
+      this.logger.warn({ limit }, 'a full page of items without a usable cursor: the poller cannot move past them');
+    }
+    if (fresh.length === 0) return items.length < limit && !this.stretchedLimit;
+    const records = fresh.flatMap(({ item, raw }) => this.options.toRecords(item, raw));
+    const remembered = [...this.recentIds];
+    for (const { cursor, item } of fresh) {
+      if (cursor !== undefined) continue;
+      const id = safely(() => this.options.idOf(item));
+      if (id !== undefined) remembered.push(id);
+    }
+    await this.write(records, { cursor: next, atCursor: [...atNext].slice(-MAX_IDS_AT_CURSOR), recent: remembered.slice(-PERSISTED_RECENT_IDS) });
+    this.atCursor = atNext;
+    for (const { item } of fresh) {
+      const id = safely(() => this.options.idOf(item));
+      if (id === undefined) continue;
+      this.emitted.add(id);
+      if (this.emitted.size > RECENT_IDS) this.emitted.delete(this.emitted.values().next().value as string);
+    }
+    this.counters.pages += 1;
+    this.counters.itemsEmitted += fresh.length;
+    for (const id of remembered.slice(this.recentIds.size)) {
+      this.recentIds.add(id);
+      if (this.recentIds.size > RECENT_IDS) this.recentIds.delete(this.recentIds.values().next().value as string);
+    }
+    this.options.onPage?.({ items: fresh.length, records });
+    // A full page may have more behind it: ask again at once.
+    return items.length < limit && !this.stretchedLimit;
   }
 
   /** Writes the records and the cursor in one transaction; on failure re-opens (fence, re-read cursor) and rethrows. */
-  private async write(records: readonly OutgoingRecord[], cursor: PollCursor | undefined, recent: readonly string[]): Promise<void> {
+  private async write(records: readonly OutgoingRecord[], state: CursorState): Promise<void> {
     const producer = this.producer;
     if (producer === undefined) throw new StreamsError('the poller is stopping', { code: 'SHUTDOWN' });
-    const cursorRecord: OutgoingRecord[] = [{ topic: this.cursorTopic, key: Buffer.from(this.options.name), value: encodeCursor({ cursor, recent }) }];
+    const cursorRecord: OutgoingRecord[] = [{ topic: this.cursorTopic, key: Buffer.from(this.options.name), value: encodeCursor(state) }];
     const transaction = await producer.transaction();
     try {
       await transaction.send([...records, ...cursorRecord]);
@@ -314,19 +363,23 @@ export class RestPoller {
       this.counters.transactionsFailed += 1;
       await transaction.abort().catch(() => undefined);
       if (!isFenced(error)) {
+        // Backoff before the next attempt, so a page that keeps failing does not spin.
+        this.failedWrites += 1;
+        await sleep(Math.min(this.options.backoff?.maxMs ?? 30_000, (this.options.backoff?.initialMs ?? 250) * 2 ** Math.min(this.failedWrites - 1, 16)), this.stopping.signal);
         // What is committed is what the cursor topic says: start again from there.
         await this.open().catch((reopen: unknown) => this.logger.warn({ err: reopen }, 're-opening the poller failed; retrying at the next poll'));
       }
       throw error;
     }
-    this.cursor = cursor;
+    this.failedWrites = 0;
+    this.cursor = state.cursor;
   }
 
   /** GET one page; transient failures are retried with backoff, 429 honours Retry-After. */
   private async request(limit: number, signal: AbortSignal): Promise<{ items: Array<{ item: unknown; raw: Buffer }> } | 'retry-later'> {
     const params = (this.options.query ?? defaultQuery)(this.cursor, limit);
     const path = this.options.path ?? '/api/ratings';
-    const response = await this.retryPolicy.execute(async () => {
+    const attempts = this.retryPolicy.execute(async () => {
       if (signal.aborted) throw new StreamsError('the poller is stopping', { code: 'SHUTDOWN' });
       this.counters.requests += 1;
       let answer;
@@ -340,6 +393,15 @@ export class RestPoller {
       if (answer.status >= 500) throw new TransientError(`GET ${path} answered ${answer.status}`);
       return answer;
     }, signal);
+    // The policy's backoff does not end early on stop(): stop() does not wait for it.
+    attempts.catch(() => undefined);
+    const stopped = new Promise<never>((_, reject) => {
+      const abort = () => reject(new StreamsError('the poller is stopping', { code: 'SHUTDOWN' }));
+      if (signal.aborted) abort();
+      else signal.addEventListener('abort', abort, { once: true });
+    });
+    stopped.catch(() => undefined);
+    const response = await Promise.race([attempts, stopped]);
     const status = response.status;
     if (status === 401 || status === 403) {
       throw new SourceError(`GET ${this.options.baseUrl}${path} answered ${status}: the API key was refused; set a valid key (OPENCLAW_API_KEY) and restart the poller`, { code: 'SOURCE_UNAUTHORIZED' });

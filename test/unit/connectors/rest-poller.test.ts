@@ -95,7 +95,13 @@ describe('RestPoller', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(emittedIds(transport)).toEqual(items.map((item) => item.id));
     const cursorRecords = transport.broker.read('test-poller-cursor', 0, 0);
-    expect(JSON.parse(cursorRecords.at(-1)?.value?.toString() ?? '{}')).toEqual({ timestamp: items.at(-1)?.timestamp, id: items.at(-1)?.id, recent: [] });
+    const last = items.at(-1) as Item;
+    expect(JSON.parse(cursorRecords.at(-1)?.value?.toString() ?? '{}')).toEqual({
+      timestamp: last.timestamp,
+      id: last.id,
+      atCursor: items.filter((item) => item.timestamp === last.timestamp).map((item) => item.id),
+      recent: [],
+    });
     // One cursor per transaction that wrote items: ceil(250 / 40) pages.
     expect(cursorRecords.length).toBe(Math.ceil(items.length / 40));
     expect(api.requests.every((request) => request.auth === 'Bearer sk-secret-key-123')).toBe(true);
