@@ -29,3 +29,4 @@ export type * from './transport/transport.ts';
 export { MemoryTransport, MemoryBroker } from './transport/memory/index.ts';
 export { KafkaTransport, type KafkaTransportOptions } from './transport/kafka/index.ts';
 export * from './state/index.ts';
+export * from './connectors/index.ts';

@@ -10,18 +10,9 @@
  * @example
  * const app = new StreamsApp(productRatingTrends({ alertThreshold: 2 }), { applicationId: 'rating-trends', transport });
  */
-import { StreamsBuilder, TimeWindows, TopologyError, type Topology, type Windowed } from '../src/index.ts';
+import { StreamsBuilder, TimeWindows, TopologyError, type RatingEvent, type Topology, type Windowed } from '../src/index.ts';
 
-/** A rating as published to the `ratings` topic, keyed by its id. */
-export interface RatingEvent {
-  readonly id: string;
-  readonly productId: string;
-  readonly userId: string;
-  readonly score: number;
-  readonly comment: string | null;
-  /** When the rating was given (ms since the epoch); also the Kafka record timestamp. */
-  readonly timestamp: number;
-}
+export type { RatingEvent };
 
 /** One closed window of one product, written to `product_rating_stats` keyed by product id. */
 export interface ProductRatingStats {

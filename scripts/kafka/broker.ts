@@ -9,10 +9,10 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive, logTail, parsePort as parsePortOf, portIsFree, readPid, sleep, stopDetached } from '../lib/detached-process.ts';
 import { Kafka, logLevel } from 'kafkajs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -70,12 +70,7 @@ export class BrokerError extends Error {
 }
 
 function parsePort(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new BrokerError(`${name}=${JSON.stringify(raw)} is not a TCP port; use a whole number from 1 to 65535.`);
-  }
-  return port;
+  return parsePortOf(name, raw, fallback, (message) => new BrokerError(message));
 }
 
 /** Options from the environment, with the defaults documented in the README. */
@@ -233,38 +228,10 @@ function loggingConfig(options: BrokerOptions, logFile: string): string {
   ].join('\n');
 }
 
-function readPid(pidFile: string): number | undefined {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const server = createServer();
-    server.once('error', () => resolvePromise(false));
-    server.listen({ port, host: '127.0.0.1', exclusive: true }, () => {
-      server.close(() => resolvePromise(true));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise<void>((resolvePromise) => setTimeout(resolvePromise, ms));
 
 /** The last lines of the broker's log, for error messages. */
 export function brokerLogTail(options: BrokerOptions, lines = 40): string {
-  const { brokerLog } = pathsFor(options);
-  if (!existsSync(brokerLog)) return '(no broker log yet)';
-  return readFileSync(brokerLog, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  return logTail(pathsFor(options).brokerLog, lines, '(no broker log yet)');
 }
 
 /** True when a broker at the address answers a metadata request. */
@@ -383,26 +350,7 @@ export interface StopResult {
 
 /** Stops the broker this script started (SIGTERM, then SIGKILL after a grace period) and waits for its ports. */
 export async function stopBroker(options: BrokerOptions, graceMs = 30_000): Promise<StopResult> {
-  const paths = pathsFor(options);
-  const pid = readPid(paths.pidFile);
-  if (pid === undefined || !isAlive(pid)) {
-    rmSync(paths.pidFile, { force: true });
-    return { wasRunning: false };
-  }
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(200);
-  if (isAlive(pid)) {
-    options.log(`broker (pid ${pid}) did not stop within ${graceMs / 1000}s; killing it`);
-    process.kill(pid, 'SIGKILL');
-    while (isAlive(pid)) await sleep(100);
-  }
-  rmSync(paths.pidFile, { force: true });
-  for (const port of [options.port, options.controllerPort]) {
-    const portDeadline = Date.now() + 10_000;
-    while (!(await portIsFree(port)) && Date.now() < portDeadline) await sleep(200);
-  }
-  return { wasRunning: true };
+  return stopDetached({ pidFile: pathsFor(options).pidFile, label: 'broker', graceMs, ports: [options.port, options.controllerPort], log: options.log });
 }
 
 export interface BrokerStatus {

@@ -9,10 +9,10 @@
  * the registry the same way. Mirrors scripts/kafka/broker.ts.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isAlive, logTail, parsePort as parsePortOf, portIsFree, readPid, sleep, stopDetached } from '../lib/detached-process.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = resolve(here, '..', '..');
@@ -49,12 +49,7 @@ export class RegistryError extends Error {
 }
 
 function parsePort(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
-    throw new RegistryError(`${name}=${JSON.stringify(raw)} is not a TCP port; use a whole number from 1 to 65535.`);
-  }
-  return port;
+  return parsePortOf(name, raw, fallback, (message) => new RegistryError(message));
 }
 
 /** Options from the environment, with the defaults documented in the README. */
@@ -165,38 +160,9 @@ export function fetchRegistry(options: RegistryOptions): string {
   return paths.appDir;
 }
 
-function readPid(pidFile: string): number | undefined {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const server = createServer();
-    server.once('error', () => resolvePromise(false));
-    server.listen({ port, host: HOST, exclusive: true }, () => {
-      server.close(() => resolvePromise(true));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise<void>((resolvePromise) => setTimeout(resolvePromise, ms));
-
 /** The last lines of the registry's log, for error messages. */
 export function registryLogTail(options: RegistryOptions, lines = 40): string {
-  const { log } = pathsFor(options);
-  if (!existsSync(log)) return '(no registry log yet)';
-  return readFileSync(log, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  return logTail(pathsFor(options).log, lines, '(no registry log yet)');
 }
 
 async function answersOk(url: string, timeoutMs: number): Promise<boolean> {
@@ -288,24 +254,7 @@ export interface StopResult {
 
 /** Stops the registry this script started (SIGTERM, then SIGKILL after a grace period) and waits for its port. */
 export async function stopRegistry(options: RegistryOptions, graceMs = 15_000): Promise<StopResult> {
-  const paths = pathsFor(options);
-  const pid = readPid(paths.pidFile);
-  if (pid === undefined || !isAlive(pid)) {
-    rmSync(paths.pidFile, { force: true });
-    return { wasRunning: false };
-  }
-  process.kill(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-  if (isAlive(pid)) {
-    options.log(`registry (pid ${pid}) did not stop within ${graceMs / 1000}s; killing it`);
-    process.kill(pid, 'SIGKILL');
-    while (isAlive(pid)) await sleep(100);
-  }
-  rmSync(paths.pidFile, { force: true });
-  const portDeadline = Date.now() + 10_000;
-  while (!(await portIsFree(options.port)) && Date.now() < portDeadline) await sleep(200);
-  return { wasRunning: true };
+  return stopDetached({ pidFile: pathsFor(options).pidFile, label: 'registry', graceMs, ports: [options.port], log: options.log });
 }
 
 export interface RegistryStatus {

@@ -1,3 +1,4 @@
+import type { RatingEvent } from '../../../src/connectors/openclaw/rating-event.ts';
 import { fileURLToPath } from 'node:url';
 
 /** The fixture schema's path, as loadAvroSchema takes it. */
@@ -7,14 +8,7 @@ export const RATING_EVENT_AVSC = fileURLToPath(new URL('../../fixtures/avro/rati
 export const avroFixture = (name: string): string => fileURLToPath(new URL(`../../fixtures/avro/${name}`, import.meta.url));
 
 /** The record the fixture describes, as the pipeline's code types it. */
-export interface RatingEvent {
-  readonly id: string;
-  readonly productId: string;
-  readonly userId: string;
-  readonly score: number;
-  readonly comment: string | null;
-  readonly timestamp: number;
-}
+export type { RatingEvent };
 
 export const sampleRating = (overrides: Partial<RatingEvent> = {}): RatingEvent => ({
   id: 'r-1',
