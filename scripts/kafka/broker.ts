@@ -299,7 +299,11 @@ export async function startBroker(options: BrokerOptions): Promise<StartResult> 
   const jvmFlags = [`-Xmx${options.heap}`, `-Xms${options.heap}`, '-XX:+UseG1GC', '-Djava.awt.headless=true', loggingFlag];
 
   // Kafka ids are 16 random bytes in URL-safe base64 without padding.
-  const clusterId = randomBytes(16).toString('base64url');
+  // Kafka cluster ids are 16 bytes in base64url; one starting with '-' would read as an option to
+  // StorageTool's argument parser (a 1-in-32 start-up failure), so the first byte avoids it.
+  const idBytes = randomBytes(16);
+  idBytes[0] = (idBytes[0] ?? 0) & 0x7f;
+  const clusterId = idBytes.toString('base64url');
   const format = spawnSync(
     'java',
     [...jvmFlags, '-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', paths.properties],
