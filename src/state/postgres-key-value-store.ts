@@ -177,7 +177,12 @@ export class PostgresKeyValueStore<K, V> implements KeyValueStore<K, V> {
     // Re-inserting moves the key to the end, so a batch lists keys in the order last written.
     this.#pending.delete(id);
     this.#pending.set(id, { key, keyBytes: bytes, value, valueBytes });
-    if (this.#pending.size >= this.#maxPending) await this.flush();
+    if (this.#pending.size < this.#maxPending) return;
+    // One batch is written while the next one fills: a writer waits only when a full batch is
+    // pending and another one is still being written, so at most twice maxPendingEntries are held.
+    if (this.#flushing.size > 0) await this.#flushChain;
+    // A failed batch stays pending (see #writeBatch); the next flush, at the latest the commit's, reports it.
+    if (this.#pending.size >= this.#maxPending) this.flush().catch(() => undefined);
   }
 
   async #writeBatch(): Promise<void> {

@@ -79,6 +79,40 @@ describe.skipIf(!hasPostgres)('PostgreSQL-backed state stores', () => {
     await store.close();
   });
 
+  it('writes a full batch in the background while the next fills; a writer waits only when a second batch is full', async () => {
+    const table = tableName('pipelined');
+    const store = new PostgresKeyValueStore<string, User>({ name: 'users', pool, table, keySerde: stringSerde(), valueSerde: jsonSerde<User>(), maxPendingEntries: 100 });
+    await store.init();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const original = pool.query.bind(pool) as (text: string, values?: unknown[]) => Promise<unknown>;
+    let inserts = 0;
+    const spy = vi.spyOn(pool, 'query').mockImplementation((async (text: string, values?: unknown[]) => {
+      if (text.startsWith('INSERT')) {
+        inserts += 1;
+        await released;
+      }
+      return original(text, values);
+    }) as never);
+    try {
+      // The 100th write starts a batch and returns at once; the next 99 fill the next batch.
+      for (let n = 0; n < 199; n++) await store.put(`u-${n}`, user(n));
+      expect(inserts).toBe(1);
+      expect(store.pendingWrites).toBe(99);
+      // The 200th waits for the batch being written.
+      let done = false;
+      const last = store.put('u-199', user(199)).then(() => (done = true));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(done).toBe(false);
+      release();
+      await last;
+      await store.flush();
+      expect(await store.approximateSize()).toBe(200);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it('writes in batches: one upsert per maxPendingEntries writes and per flush, none per put', async () => {
     const table = tableName('batches');
     const store = new PostgresKeyValueStore<string, User>({ name: 'users', pool, table, keySerde: stringSerde(), valueSerde: jsonSerde<User>(), maxPendingEntries: 500 });
