@@ -4,3 +4,4 @@ export { compareCursors, readCursor, ensureCursorTopic, encodeCursor, decodeCurs
 export { DeadLetterAlerts, type DeadLetterAlertOptions } from './dead-letter-alerts.ts';
 export { validateRating, ratingEventType, RATING_EVENT_SCHEMA_PATH, type RatingEvent, type RatingRules, type RatingCheck } from './openclaw/rating-event.ts';
 export { startOpenClawSimulator, type OpenClawSimulator, type OpenClawSimulatorOptions } from './openclaw/simulator.ts';
+export { HttpSink, type HttpSinkOptions, type HttpSinkStats, type HttpSinkHandle, type HttpCircuitState } from './http-sink.ts';

@@ -16,6 +16,7 @@ import type { AnyRecord, NodeContext, TopicSinkNode } from '../topology/graph.ts
 import { BranchedKStream } from './branched-kstream.ts';
 import type { DeadLetterOptions, ForEachCall, ForEachOptions, GroupedOptions, JoinOptions, Named, RepartitionOptions, ToOptions, TransformOptions } from './options.ts';
 import { TopologyError } from '../errors/streams-error.ts';
+import { HttpSink, type HttpSinkHandle, type HttpSinkOptions } from '../connectors/http-sink.ts';
 import type { GlobalKTable } from './global-ktable.ts';
 import { KGroupedStream } from './kgrouped-stream.ts';
 import type { KTable } from './ktable.ts';
@@ -296,6 +297,34 @@ export class KStream<K, V> {
       concurrency: options.concurrency ?? 1,
       timeoutMs: options.timeoutMs ?? 30_000,
     });
+  }
+
+  /**
+   * Sends each record to an HTTP endpoint (one request per record, `Idempotency-Key` set), with
+   * retries, a circuit breaker that makes calls wait out an outage, and permanent 4xx answers sent
+   * to the production error policy. See `connectors/http-sink.ts`.
+   *
+   * @example
+   * const sink = ratings.toHttp({ url: 'https://api.example.com/ratings', auth: `Bearer ${process.env.API_TOKEN}` });
+   * setInterval(() => console.log(sink.stats()), 10_000);
+   */
+  toHttp(options: HttpSinkOptions<K, V>): HttpSinkHandle {
+    const name = options.name ?? this.draft.nextName('HTTP-SINK');
+    checkPositive('toHttp', 'timeoutMs', options.timeoutMs);
+    checkPositive('toHttp', 'callTimeoutMs', options.callTimeoutMs);
+    const sink = new HttpSink<K, V>(name, options);
+    // The forEach node's timeout fails a call that takes too long. An HTTP call waiting for an open
+    // circuit is meant to take long: that wait is the backpressure (records stay in flight, the
+    // in-flight bound pauses consumption). A node timeout of the usual 30 s would turn every outage
+    // into dead letters, so it defaults to the longest timer Node runs; calls still end on success,
+    // a permanent failure, `maxAttempts` failures while the circuit is closed, or a closing task.
+    // `callTimeoutMs` bounds the whole call for those who prefer dead letters to waiting.
+    this.forEach((_key, _value, record, call) => sink.send(record, call.signal), {
+      name,
+      concurrency: options.concurrency ?? 8,
+      timeoutMs: options.callTimeoutMs ?? MAX_TIMER_MS,
+    });
+    return sink;
   }
 
   /**
