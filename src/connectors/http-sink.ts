@@ -205,7 +205,8 @@ export class HttpSink<K, V> implements HttpSinkHandle {
     const status = response.status;
     this.count(String(status));
     if (status >= 200 && status < 300) return;
-    const excerpt = bodyExcerpt(response.data);
+    // Scrubbed before it is cut, so a secret cut in half cannot slip through.
+    const excerpt = bodyExcerpt(response.data, this.secrets);
     const message = `${this.options.method ?? 'POST'} answered ${status}${excerpt === '' ? '' : `: ${excerpt}`}`;
     if (status === 429) throw new RetriableHttpError(message, retryAfterMs(response.headers['retry-after']));
     if (status === 408 || status >= 500) throw new RetriableHttpError(message);
@@ -266,9 +267,9 @@ function defaultIdempotencyKey(record: StreamRecord<unknown, unknown>): string {
   return typeof record.key === 'string' ? record.key : JSON.stringify(record.key);
 }
 
-function bodyExcerpt(data: unknown): string {
-  const text = Buffer.isBuffer(data) ? data.toString('utf8') : data instanceof ArrayBuffer ? Buffer.from(data).toString('utf8') : String(data ?? '');
-  const flat = text.replace(/\s+/g, ' ').trim();
+function bodyExcerpt(data: unknown, secrets: readonly string[]): string {
+  const raw = Buffer.isBuffer(data) ? data.toString('utf8') : data instanceof ArrayBuffer ? Buffer.from(data).toString('utf8') : String(data ?? '');
+  const flat = redactSecrets(raw, secrets).replace(/\s+/g, ' ').trim();
   return flat.length > BODY_EXCERPT_CHARS ? `${flat.slice(0, BODY_EXCERPT_CHARS)}…` : flat;
 }
 
