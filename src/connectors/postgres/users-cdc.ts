@@ -72,8 +72,6 @@ export function usersMapping(table = 'users'): CdcTableMapping {
 }
 
 const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
-/** The bigserial's sequence, named as PostgreSQL names it (`<table>_seq_seq`). */
-const sequenceOf = (changeTable: string) => ident(`${changeTable}_seq_seq`);
 
 /**
  * The table (if `createColumns`), the change table and the capture trigger, as versions
@@ -266,9 +264,10 @@ export class UsersCdc {
       // The sequence's position, not max(seq): the change table may be empty (rows deleted) while
       // the sequence is past 0, and the cursor must not leave a gap below the next seq. With writers
       // held back by the lock, every seq it handed out belongs to a transaction that has ended.
-      const max = await client.query<{ seq: string }>(
-        `SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::text AS seq FROM ${sequenceOf(this.mapping.changeTable)}`,
-      );
+      const named = await client.query<{ name: string | null }>(`SELECT pg_get_serial_sequence($1, 'seq') AS name`, [ident(this.mapping.changeTable)]);
+      const sequence = named.rows[0]?.name;
+      if (sequence === null || sequence === undefined) throw new StreamsError(`users-cdc ${this.name}: ${this.mapping.changeTable}.seq has no sequence`, { code: 'CONFIG_INVALID' });
+      const max = await client.query<{ seq: string }>(`SELECT (CASE WHEN is_called THEN last_value ELSE last_value - 1 END)::text AS seq FROM ${sequence}`);
       seq = BigInt(max.rows[0]?.seq ?? '0');
       const all = await client.query<{ row: Record<string, unknown> }>(`SELECT to_jsonb(t) AS row FROM ${ident(this.mapping.table)} t ORDER BY ${ident(this.mapping.keyColumn)}`);
       rows = all.rows.map((r) => r.row);
