@@ -8,8 +8,10 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { UsersCdc, cdcMigrations, usersMapping, type UserProfile } from '../../../src/connectors/postgres/users-cdc.ts';
 import { runMigrations } from '../../../src/connectors/postgres/migrations.ts';
+import { KafkaTransport } from '../../../src/transport/kafka/index.ts';
 import { MemoryTransport } from '../../../src/transport/memory/index.ts';
-import { databaseUrl, hasPostgres, uniqueName } from '../../support/services.ts';
+import { databaseUrl, hasKafka, hasPostgres, kafkaBrokers, uniqueName } from '../../support/services.ts';
+import { consumeUntil } from '../../support/streams-harness.ts';
 
 const sqlName = (prefix: string) => uniqueName(prefix).replaceAll('-', '_');
 type Event = Omit<UserProfile, 'updatedAt'> | null;
@@ -29,6 +31,7 @@ describe.skipIf(!hasPostgres)('users CDC (PostgreSQL → compacted topic)', () =
     pool = new pg.Pool({ connectionString: databaseUrl(), max: 4, options: `-c search_path=${schema}` });
   });
   afterAll(async () => {
+    await Promise.all(cdcs.map((cdc) => cdc.stop()));
     await pool?.end();
     await admin?.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin?.end();
@@ -109,6 +112,28 @@ describe.skipIf(!hasPostgres)('users CDC (PostgreSQL → compacted topic)', () =
     expect(published().get('u01')).toEqual([{ id: 'u01', name: 'name 1', email: 'u01@example.com', tier: 'bronze' }, expected.get('u01')?.at(-1)]);
   });
 
+  it('takes the snapshot only after in-flight writers committed, so their change is neither lost nor repeated', async () => {
+    await upsert('w', 'w-0');
+    const slow = await pool.connect();
+    const cdc = newCdc();
+    try {
+      await slow.query('BEGIN');
+      await slow.query("UPDATE users SET name = 'w-1' WHERE id = 'w'");
+      const started = cdc.start({ poll: false });
+      // The snapshot waits on the table lock until the writer ends.
+      await expect
+        .poll(async () => (await admin.query(`SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'users' AND c.relnamespace = $1::regnamespace AND l.mode = 'ShareLock' AND NOT l.granted`, [schema])).rowCount, { timeout: 10_000 })
+        .toBe(1);
+      await slow.query('COMMIT');
+      await started;
+    } finally {
+      slow.release();
+    }
+    expect(published().get('w')).toEqual([{ id: 'w', name: 'w-1', email: 'w@example.com', tier: 'bronze' }]);
+    expect(await drain(cdc)).toBe(0);
+    expect(published().get('w')).toHaveLength(1);
+  });
+
   it('publishes inserts, updates and deletes in commit order per user; a delete is a tombstone', async () => {
     const cdc = newCdc(7);
     await cdc.start({ poll: false });
@@ -185,5 +210,36 @@ describe.skipIf(!hasPostgres)('users CDC (PostgreSQL → compacted topic)', () =
     await upsert('auto', 'a-0');
     await expect.poll(() => published().get('auto'), { timeout: 5_000 }).toEqual(expected.get('auto'));
     await cdc.stop();
+  });
+  describe.skipIf(!hasKafka)('on a real broker', () => {
+    it('publishes the snapshot and the changes, and a restarted instance resumes after its cursor', async () => {
+      const kafka = new KafkaTransport({ brokers: kafkaBrokers(), clientId: uniqueName('users-cdc-test'), logLevel: 'nothing' });
+      const topic = uniqueName('users');
+      const name = uniqueName('users-cdc');
+      for (const id of ['k1', 'k2']) await upsert(id, `${id}-0`);
+      const first = new UsersCdc({ pool, transport: kafka, topic, name, batchSize: 2, intervalMs: 3_600_000 });
+      cdcs.push(first);
+      await first.start({ poll: false });
+      await upsert('k1', 'k1-1');
+      await remove('k2');
+      await upsert('k3', 'k3-0');
+      expect(await first.pollOnce()).toBe(2);
+      await first.stop();
+      const second = new UsersCdc({ pool, transport: kafka, topic, name, batchSize: 2, intervalMs: 3_600_000 });
+      cdcs.push(second);
+      await second.start({ poll: false });
+      expect(second.metrics.snapshotRows).toBe(0);
+      expect(await drain(second)).toBe(1);
+      const total = [...expected.values()].reduce((n, events) => n + events.length, 0);
+      const records = await consumeUntil(kafka, topic, (seen) => seen.length >= total, { timeoutMs: 30_000 });
+      const byUser = new Map<string, Event[]>();
+      for (const r of records) {
+        const value = r.value === null ? null : (JSON.parse(r.value.toString()) as UserProfile);
+        const event: Event = value === null ? null : { id: value.id, name: value.name, email: value.email, tier: value.tier };
+        byUser.set(r.key?.toString() ?? '', [...(byUser.get(r.key?.toString() ?? '') ?? []), event]);
+      }
+      expect(byUser).toEqual(expected);
+      await second.stop();
+    });
   });
 });
