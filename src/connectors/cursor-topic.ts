@@ -66,6 +66,14 @@ export async function ensureCursorTopic(transport: Transport, topic: string): Pr
  * Call it after fencing the previous writer, so its open transaction is settled.
  */
 export async function readCursor(transport: Transport, topic: string, key: string, timeoutMs = 60_000): Promise<CursorState> {
+  return decodeCursor(await readLatestValue(transport, topic, key, timeoutMs));
+}
+
+/**
+ * The latest committed value of `key` in a compacted topic (read_committed, up to the end
+ * offsets), or null when the key has none; for cursors of other shapes than {@link CursorState}.
+ */
+export async function readLatestValue(transport: Transport, topic: string, key: string, timeoutMs = 60_000): Promise<Buffer | null> {
   const admin = transport.admin();
   await admin.connect();
   let ends: Map<number, number>;
@@ -74,7 +82,7 @@ export async function readCursor(transport: Transport, topic: string, key: strin
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-  if ([...ends.values()].every((end) => end === 0)) return { cursor: undefined, atCursor: [], recent: [] };
+  if ([...ends.values()].every((end) => end === 0)) return null;
   const consumer = transport.consumer({ groupId: `${key}-cursor-reader-${randomBytes(4).toString('hex')}`, isolationLevel: 'read_committed' });
   let latest: Buffer | null | undefined;
   let failure: Error | undefined;
@@ -112,5 +120,5 @@ export async function readCursor(transport: Transport, topic: string, key: strin
   } finally {
     await consumer.disconnect().catch(() => undefined);
   }
-  return decodeCursor(latest ?? null);
+  return latest ?? null;
 }
