@@ -21,6 +21,7 @@ import { ConfigError, ProductionError, StreamsError, toError } from '../errors/s
 import { redactSecrets } from '../errors/redact.ts';
 import type { StreamRecord } from '../runtime/stream-record.ts';
 import { retryAfterMs } from './rest-poller.ts';
+import { sleep } from './sleep.ts';
 
 type PerRecord<K, V, T> = (record: StreamRecord<K, V>) => T;
 
@@ -296,17 +297,4 @@ function abortedError(name: string, signal: AbortSignal): StreamsError {
 
 function throwIfAborted(signal: AbortSignal, name: string): void {
   if (signal.aborted) throw abortedError(name, signal);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal.removeEventListener('abort', done);
-      clearTimeout(timer);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

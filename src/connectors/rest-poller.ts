@@ -27,6 +27,7 @@ import { redactSecrets } from '../errors/redact.ts';
 import { defaultLogger, redactingLogger, type Logger } from '../runtime/logger.ts';
 import type { OutgoingRecord, Transport, TransportProducer } from '../transport/transport.ts';
 import { encodeCursor, ensureCursorTopic, readCursor, type CursorState, type PollCursor } from './cursor-topic.ts';
+import { sleep } from './sleep.ts';
 
 /** Ids of items emitted without a cursor that the cursor record keeps (the newest ones). */
 const PERSISTED_RECENT_IDS = 1_000;
@@ -459,17 +460,4 @@ export function retryAfterMs(header: unknown, now = Date.now()): number | undefi
 function isFenced(error: unknown): boolean {
   const text = `${toError(error).message} ${toError(error).cause instanceof Error ? (toError(error).cause as Error).message : ''}`;
   return /fenc|PRODUCER_FENCED|INVALID_PRODUCER_EPOCH/i.test(text);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      signal.removeEventListener('abort', done);
-      clearTimeout(timer);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -15,18 +15,10 @@
  * generator.record(0); // { id: 'r000000001', productId: 'p000042', ... }
  */
 import { ConfigError } from '../../errors/index.ts';
+import type { RatingEvent } from './rating-event.ts';
 
-/** One rating as the real OpenClaw API returns it. */
-export interface OpenClawRating {
-  readonly id: string;
-  readonly productId: string;
-  readonly userId: string;
-  /** Integer 1..5. */
-  readonly score: number;
-  readonly comment: string | null;
-  /** Epoch milliseconds. */
-  readonly timestamp: number;
-}
+/** One rating as the real OpenClaw API returns it: the `RatingEvent` contract. */
+export type OpenClawRating = RatingEvent;
 
 /** A record as served: an invalid one may lack `userId`. */
 export type ServedRecord = Omit<OpenClawRating, 'userId'> & { readonly userId?: string };
