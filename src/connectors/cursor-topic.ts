@@ -14,12 +14,6 @@ export interface PollCursor {
   readonly id: string;
 }
 
-/** Orders cursors by timestamp, then id (plain string order). */
-export function compareCursors(a: PollCursor, b: PollCursor): number {
-  if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
 /**
  * What the cursor record holds: the cursor, and the ids of the latest items emitted without a
  * usable place in the order (an invalid item), so they are not emitted again after a restart.

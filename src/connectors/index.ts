@@ -1,6 +1,6 @@
 /** Sources and sinks beside the topology runtime: the REST polling source and the OpenClaw pieces. */
 export { RestPoller, retryAfterMs, type RestPollerOptions, type PollerState, type PollerStats, type PollerHealth } from './rest-poller.ts';
-export { compareCursors, readCursor, ensureCursorTopic, encodeCursor, decodeCursor, type PollCursor, type CursorState } from './cursor-topic.ts';
+export { readCursor, ensureCursorTopic, encodeCursor, decodeCursor, type PollCursor, type CursorState } from './cursor-topic.ts';
 export { DeadLetterAlerts, type DeadLetterAlertOptions } from './dead-letter-alerts.ts';
 export { validateRating, ratingEventType, RATING_EVENT_SCHEMA_PATH, type RatingEvent, type RatingRules, type RatingCheck } from './openclaw/rating-event.ts';
 export { startOpenClawSimulator, type OpenClawSimulator, type OpenClawSimulatorOptions } from './openclaw/simulator.ts';

@@ -71,7 +71,7 @@ class OrderedQueue {
  * reads before the write resolves, and durability comes from `flush()` at commit time, which fails
  * the commit when the store cannot write. A write that rejects right away is reported.
  */
-function startWrite(host: StepHost, node: string, store: KeyValueStore<unknown, unknown>, key: unknown, value: unknown): void {
+export function startWrite(host: StepHost, node: string, store: KeyValueStore<unknown, unknown>, key: unknown, value: unknown): void {
   let write: Promise<void>;
   try {
     write = value === null ? store.delete(key) : store.put(key, value);
@@ -79,11 +79,6 @@ function startWrite(host: StepHost, node: string, store: KeyValueStore<unknown, 
     write = Promise.reject(toError(error));
   }
   write.catch((error: unknown) => host.storeFailed(new StateStoreError(`${node}: writing to store ${store.name} failed: ${toError(error).message}`, { cause: error, context: { node } })));
-}
-
-/** Applies a table topic's record to the store (a `null` value deletes). */
-export function applyTableChange(host: StepHost, node: string, store: KeyValueStore<unknown, unknown>, key: unknown, value: unknown): void {
-  startWrite(host, node, store, key, value);
 }
 
 /**

@@ -539,19 +539,13 @@ export class StreamsApp {
 
   /** Aggregation nodes a record of `topic` reaches. */
   private aggregatesReachedFrom(topic: string): Array<Extract<TopologyNode, { kind: 'aggregate' }>> {
-    const start = this.topology.sources().filter((source) => this.topicName(source) === topic).map((source) => source.name);
-    const seen = new Set<string>();
-    const found: Array<Extract<TopologyNode, { kind: 'aggregate' }>> = [];
-    while (start.length > 0) {
-      const name = start.pop() as string;
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const node = this.topology.node(name);
-      if (node.kind === 'aggregate') found.push(node);
-      start.push(...this.topology.children(name));
-    }
-    return found;
+    return this.topology
+      .sources()
+      .filter((source) => this.topicName(source) === topic)
+      .flatMap((source) => this.topology.descendants(source.name))
+      .filter((node): node is Extract<TopologyNode, { kind: 'aggregate' }> => node.kind === 'aggregate');
   }
+
 
   /** Reads a changelog batch back into its store; a restored changelog partition is paused for good. */
   private restoreChangelog(context: BatchContext, batch: ConsumedBatch): void {

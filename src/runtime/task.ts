@@ -15,7 +15,7 @@ import { instrumentationEnabled, publish } from './instrumentation.ts';
 import { PartitionProgress, releaseLineage, retainLineage, type Lineage, type ProgressListener } from './lineage.ts';
 import type { RecordOutput } from './record-output.ts';
 import { StreamRecord } from './stream-record.ts';
-import { aggregateStep, applyTableChange, joinStep, type StepHost } from './stateful-steps.ts';
+import { aggregateStep, joinStep, startWrite, type StepHost } from './stateful-steps.ts';
 import { GLOBAL, type StateStores, type StoreHandle } from './state-stores.ts';
 
 export interface TaskDependencies {
@@ -170,7 +170,8 @@ export class Task {
       return;
     }
     if (raw.timestamp > this.streamTimeValue) this.streamTimeValue = raw.timestamp;
-    applyTableChange(this.host(), this.sourceName, table.store, key, value);
+    // Applied to the store before the change is forwarded; a `null` value deletes.
+    startWrite(this.host(), this.sourceName, table.store, key, value);
     const record = new StreamRecord(key, value, raw.headers, raw.timestamp, { topic: raw.topic, partition: raw.partition, offset: raw.offset }, lineage);
     this.forward(this.sourceName, record);
     return undefined;
@@ -223,22 +224,9 @@ export class Task {
     this.closers.clear();
   }
 
-  private reachable(): TopologyNode[] {
-    const { topology } = this.deps;
-    const seen = new Set<string>();
-    const stack = [this.sourceName];
-    while (stack.length > 0) {
-      const name = stack.pop() as string;
-      if (seen.has(name)) continue;
-      seen.add(name);
-      stack.push(...topology.children(name));
-    }
-    return topology.nodes.filter((node) => seen.has(node.name));
-  }
-
   private wire(): void {
     // The source has no input subject: process() forwards its records to the children directly.
-    const nodes = this.reachable().filter((node) => node.kind !== 'source' && node.name !== this.sourceName);
+    const nodes = this.deps.topology.descendants(this.sourceName).filter((node) => node.kind !== 'source' && node.name !== this.sourceName);
     for (const node of nodes) this.inputs.set(node.name, new Subject<AnyRecord>());
     for (const node of nodes) {
       const input = this.inputs.get(node.name) as Subject<AnyRecord>;

@@ -38,6 +38,19 @@ export class Topology {
     return this.childrenOf.get(name) ?? [];
   }
 
+  /** `name` and every node its records reach along data edges, in topology order. */
+  descendants(name: string): TopologyNode[] {
+    const seen = new Set<string>();
+    const stack = [name];
+    while (stack.length > 0) {
+      const current = stack.pop() as string;
+      if (seen.has(current)) continue;
+      seen.add(current);
+      stack.push(...this.children(current));
+    }
+    return this.nodes.filter((node) => seen.has(node.name));
+  }
+
   sources(): SourceNode[] {
     return this.nodes.filter((node): node is SourceNode => node.kind === 'source');
   }
