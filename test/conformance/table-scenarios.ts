@@ -2,12 +2,13 @@
  * Tables, joins and aggregations on a running StreamsApp: the same scenarios on the in-memory log
  * and on a real Kafka broker, under both guarantees where it matters.
  */
+import { delay, filter, mergeMap, of } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StreamsApp, StreamsBuilder, TimeWindows, TopologyError, silentLogger, subscribeRuntimeEvents, type RuntimeEvent, type Windowed } from '../../src/index.ts';
 import type { StreamsAppOptions } from '../../src/runtime/streams-app.ts';
 import type { IncomingRecord, Transport } from '../../src/transport/transport.ts';
 import { uniqueName } from '../support/names.ts';
-import { consumeUntil, createTopics, produce } from '../support/streams-harness.ts';
+import { consumeUntil, createTopics, produce, waitForCommitted } from '../support/streams-harness.ts';
 
 interface Rating {
   readonly id: string;
@@ -144,6 +145,64 @@ export function defineTableConformance(label: string, setup: () => TableConforma
       expect(owned(second).length).toBeGreaterThan(0);
       expect([...owned(first), ...owned(second)].sort()).toEqual([0, 1, 2, 3]);
     }, 180_000);
+
+    for (const guarantee of ['at-least-once', 'exactly-once'] as const) {
+      it(`${guarantee}: a reordering, dropping pipe() step before a join loses, repeats and mis-joins nothing`, async () => {
+        const { transport } = await setup();
+        const [users, ratings, out] = await topics(transport, 3, 'users', 'ratings', 'out');
+        await produce(transport, Array.from({ length: 50 }, (_, i) => ({ topic: users as string, key: Buffer.from(`u${i}`), value: json({ name: `user ${i}`, version: i }) })));
+        const app = newApp(
+          transport,
+          (builder) => {
+            const table = builder.table<string, User>(users as string);
+            builder
+              .stream<string, Rating>(ratings as string)
+              // Random delays reorder records; every tenth is dropped by the filter.
+              .pipe(
+                mergeMap((record) => of(record).pipe(delay(Math.floor(Math.random() * 20)))),
+                filter((record) => Number(record.value.id.slice(1)) % 10 !== 0),
+              )
+              .join(table, (rating, user) => ({ ...rating, user }))
+              .to(out as string);
+          },
+          { processingGuarantee: guarantee },
+        );
+        await app.start();
+        await produce(transport, Array.from({ length: 500 }, (_, i) => ({ topic: ratings as string, key: Buffer.from(`u${i % 50}`), value: json({ id: `r${i}`, userId: `u${i % 50}`, score: 3 }) })));
+        const joined = (await consumeUntil(transport, out as string, (got) => got.length >= 450, { timeoutMs: 120_000 })).map((r) => parse<Enriched>(r));
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        const again = (await consumeUntil(transport, out as string, (got) => got.length >= 450)).map((r) => parse<Enriched>(r));
+        const expected = Array.from({ length: 500 }, (_, i) => `r${i}`).filter((id) => Number(id.slice(1)) % 10 !== 0);
+        expect(again.map((r) => r.id).sort()).toEqual(expected.sort());
+        expect(joined.every((r) => r.user?.name === `user ${r.userId.slice(1)}`)).toBe(true);
+        // Every input is committed, the dropped ones too.
+        const committed = await waitForCommitted(transport, app.applicationId, ratings as string, 60_000);
+        expect([...committed.values()].reduce((sum, offset) => sum + offset, 0)).toBe(500);
+      }, 180_000);
+    }
+
+    it('an instance stopped while it restores, and another joining meanwhile: no rating meets a half-restored table', async () => {
+      const { transport, profiles } = await setup();
+      const [users, ratings, out] = await topics(transport, 4, 'users', 'ratings', 'out');
+      const count = Math.min(profiles, 20_000);
+      await produce(transport, Array.from({ length: count }, (_, i) => ({ topic: users as string, key: Buffer.from(`u${i}`), value: json({ name: `user ${i}`, version: i }) })), 2_000);
+      await produce(transport, Array.from({ length: 400 }, (_, i) => ({ topic: ratings as string, key: Buffer.from(`u${i * 37}`), value: json({ id: `r${i}`, userId: `u${i * 37}`, score: 3 }) })));
+      const applicationId = uniqueName('churn');
+      const build = enrich(users as string, ratings as string, out as string, 'leftJoin');
+      const first = newApp(transport, build, { applicationId });
+      const restoring = new Promise<void>((resolve) => first.onStateChange((state) => state === 'restoring' && resolve()));
+      const firstStart = first.start().catch((error: unknown) => error);
+      await restoring;
+      const second = newApp(transport, build, { applicationId });
+      const secondStart = second.start();
+      // stop() in the middle of restoration (the second member's join makes it rebalance too).
+      await first.stop();
+      expect(first.state).toBe('stopped');
+      await firstStart;
+      await secondStart;
+      const joined = (await consumeUntil(transport, out as string, (got) => new Set(got.map((r) => parse<Enriched>(r).id)).size >= 400, { timeoutMs: 120_000 })).map((r) => parse<Enriched>(r));
+      expect(joined.filter((r) => r.user === null || r.user.name !== `user ${r.userId.slice(1)}`).map((r) => r.id)).toEqual([]);
+    }, 240_000);
 
     it('refuses to start when joined topics have different partition counts, naming both', async () => {
       const { transport } = await setup();

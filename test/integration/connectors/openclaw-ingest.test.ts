@@ -21,6 +21,7 @@ import { startWorker, waitFor, type WorkerProcess } from '../../support/app-proc
 import { hasKafka, hasSchemaRegistry, kafkaBrokers, schemaRegistryUrl, uniqueName } from '../../support/services.ts';
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { createTopics } from '../../support/streams-harness.ts';
+import { TcpProxy } from '../../support/tcp-proxy.ts';
 
 const INGEST = fileURLToPath(new URL('../../../topologies/openclaw-ingest.ts', import.meta.url));
 
@@ -60,6 +61,22 @@ async function watch(transport: KafkaTransport, ratings: string, dlq: string): P
     },
   });
   return { valid, invalid, stop: () => consumer.disconnect() };
+}
+
+/** The environment of an ingest worker process against `sim`; plain Avro unless the caller sets SCHEMA_REGISTRY_URL. */
+function ingestEnv(sim: OpenClawSimulator, names: { readonly ratings: string; readonly dlq: string; readonly name: string }): Record<string, string> {
+  return {
+    OPENCLAW_URL: sim.url,
+    OPENCLAW_API_KEY: sim.apiKey,
+    KAFKA_BROKERS: kafkaBrokers().join(','),
+    INGEST_NAME: names.name,
+    RATINGS_TOPIC: names.ratings,
+    RATINGS_DLQ_TOPIC: names.dlq,
+    POLL_INTERVAL_MS: '50',
+    LOG_LEVEL: 'silent',
+    // The test run's own SCHEMA_REGISTRY_URL must not switch the worker to the wire format.
+    SCHEMA_REGISTRY_URL: '',
+  };
 }
 
 describe.skipIf(!hasKafka)('OpenClaw ingest on a real broker', () => {
@@ -142,17 +159,8 @@ describe.skipIf(!hasKafka)('OpenClaw ingest on a real broker', () => {
     const seen = await watch(transport(), ratings, dlq);
     cleanups.push(() => seen.stop());
     const env = {
-      OPENCLAW_URL: sim.url,
-      OPENCLAW_API_KEY: sim.apiKey,
-      KAFKA_BROKERS: kafkaBrokers().join(','),
-      INGEST_NAME: name,
-      RATINGS_TOPIC: ratings,
-      RATINGS_DLQ_TOPIC: dlq,
-      POLL_INTERVAL_MS: '50',
+      ...ingestEnv(sim, { ratings, dlq, name }),
       POLL_PAGE_SIZE: '40',
-      LOG_LEVEL: 'silent',
-      // Plain Avro: the test run's own SCHEMA_REGISTRY_URL must not switch the worker to the wire format.
-      SCHEMA_REGISTRY_URL: '',
     };
     const total = sim.expectedValid().length + sim.expectedInvalid().length;
     let killsMidRun = 0;
@@ -178,20 +186,58 @@ describe.skipIf(!hasKafka)('OpenClaw ingest on a real broker', () => {
     expectExactlyOnce(seen, sim);
   }, 300_000);
 
+  it('the broker connection cut every 500 ms, then stalled for 5 s mid-run: still exactly once, and polling again afterwards', async () => {
+    const { ratings, dlq, name } = await topics();
+    const [host = '127.0.0.1', port = '9092'] = (kafkaBrokers()[0] ?? '').split(':');
+    const proxy = await TcpProxy.start({ host, port: Number(port) });
+    cleanups.push(async () => {
+      proxy.resume();
+      await proxy.close();
+    });
+    const sim = await simulator({ apiKey: 'sim-key-0005', total: 3_000, seed: 6, invalidRate: 0.05, slowDelayMs: 100, faults: { slow: 0.3 } });
+    const seen = await watch(transport(), ratings, dlq);
+    cleanups.push(() => seen.stop());
+    const ingest = openClawIngest({
+      transport: new KafkaTransport({ brokers: kafkaBrokers(), clientId: 'ingest-flaky', logLevel: 'nothing', routeBroker: () => proxy.address }),
+      url: sim.url,
+      apiKey: sim.apiKey,
+      ratingsTopic: ratings,
+      deadLetterTopic: dlq,
+      name,
+      intervalMs: 50,
+      pageSize: 30,
+      backoff: { initialMs: 50, maxMs: 500 },
+      logger: pino({ level: 'silent' }),
+    });
+    cleanups.push(() => ingest.stop());
+    await ingest.start();
+    const total = sim.expectedValid().length + sim.expectedInvalid().length;
+    await waitFor(() => seen.valid.size + seen.invalid.size >= 300, 60_000, () => 'progress before the faults');
+    let cuts = 0;
+    for (let round = 0; round < 8; round++) {
+      cuts += proxy.cut();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    proxy.pause();
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    const beforeResume = seen.valid.size + seen.invalid.size;
+    proxy.resume();
+    expect(cuts).toBeGreaterThan(0);
+    // The faults hit a run in progress: ratings were still to come when the stall ended.
+    expect(beforeResume).toBeLessThan(total);
+    await waitFor(() => seen.valid.size + seen.invalid.size >= total, 180_000, () => `${seen.valid.size + seen.invalid.size} of ${total}: ${JSON.stringify(ingest.poller.stats())}`);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expectExactlyOnce(seen, sim);
+    expect(ingest.poller.health().healthy).toBe(true);
+  }, 300_000);
+
   it('401: the poller stops, reports unhealthy, and says why without the key (process exits 1)', async () => {
     const { ratings, dlq, name } = await topics();
     const sim = await simulator({ apiKey: 'sim-key-secret-9f3a', total: 50, seed: 2 });
     sim.revokeKey(401);
     const worker = startWorker(INGEST, {
-      OPENCLAW_URL: sim.url,
-      OPENCLAW_API_KEY: sim.apiKey,
-      KAFKA_BROKERS: kafkaBrokers().join(','),
-      INGEST_NAME: name,
-      RATINGS_TOPIC: ratings,
-      RATINGS_DLQ_TOPIC: dlq,
-      POLL_INTERVAL_MS: '50',
+      ...ingestEnv(sim, { ratings, dlq, name }),
       LOG_LEVEL: 'info',
-      SCHEMA_REGISTRY_URL: '',
     });
     let stdout = '';
     worker.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -208,15 +254,8 @@ describe.skipIf(!hasKafka)('OpenClaw ingest on a real broker', () => {
     const { ratings, dlq, name } = await topics();
     const sim = await simulator({ apiKey: 'sim-key-0004', total: 200, seed: 4 });
     const worker = startWorker(INGEST, {
-      OPENCLAW_URL: sim.url,
-      OPENCLAW_API_KEY: sim.apiKey,
-      KAFKA_BROKERS: kafkaBrokers().join(','),
+      ...ingestEnv(sim, { ratings, dlq, name }),
       SCHEMA_REGISTRY_URL: schemaRegistryUrl(),
-      INGEST_NAME: name,
-      RATINGS_TOPIC: ratings,
-      RATINGS_DLQ_TOPIC: dlq,
-      POLL_INTERVAL_MS: '50',
-      LOG_LEVEL: 'silent',
     });
     cleanups.push(async () => worker.child.kill('SIGKILL'));
     await worker.running;
