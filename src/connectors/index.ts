@@ -5,3 +5,12 @@ export { DeadLetterAlerts, type DeadLetterAlertOptions } from './dead-letter-ale
 export { validateRating, ratingEventType, RATING_EVENT_SCHEMA_PATH, type RatingEvent, type RatingRules, type RatingCheck } from './openclaw/rating-event.ts';
 export { startOpenClawSimulator, type OpenClawSimulator, type OpenClawSimulatorOptions } from './openclaw/simulator.ts';
 export { HttpSink, type HttpSinkOptions, type HttpSinkStats, type HttpSinkHandle, type HttpCircuitState } from './http-sink.ts';
+export { RATING_ENRICHED_SCHEMA_PATH, ratingEnrichedSerde, ratingEnrichedType, type RatingEnriched, type EnrichedUserProfile } from './openclaw/rating-enriched.ts';
+export {
+  subscribeRatingsEnriched,
+  type SubscribeRatingsEnrichedOptions,
+  type RatingsEnrichedSubscription,
+  type RatingsEnrichedMeta,
+  type RatingsEnrichedRecord,
+  type InvalidEnrichedRecord,
+} from './openclaw/ratings-enriched-subscriber.ts';

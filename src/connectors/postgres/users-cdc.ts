@@ -296,8 +296,10 @@ export class UsersCdc {
       const xmin = await pool.query<{ xmin: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin');
       if (BigInt(xmin.rows[0]?.xmin ?? '0') >= this.gap.horizon) settledThrough = this.gap.seq;
     }
+    // `c.seq`, qualified: a bare `ORDER BY seq` names the text output column and sorts "10" before
+    // "9", so the LIMIT took a window out of seq order and the cursor stepped over changes.
     const result = await pool.query<ChangeRow>(
-      `SELECT seq::text AS seq, ${ident(this.mapping.changeKeyColumn)} AS key, op, row FROM ${ident(this.mapping.changeTable)} WHERE seq > $1 ORDER BY seq LIMIT $2`,
+      `SELECT c.seq::text AS seq, c.${ident(this.mapping.changeKeyColumn)} AS key, c.op, c.row FROM ${ident(this.mapping.changeTable)} c WHERE c.seq > $1 ORDER BY c.seq LIMIT $2`,
       [cursor.toString(), this.batchSize],
     );
     const accepted: ChangeRow[] = [];
