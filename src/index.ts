@@ -31,3 +31,4 @@ export { MemoryTransport, MemoryBroker } from './transport/memory/index.ts';
 export { KafkaTransport, type KafkaTransportOptions } from './transport/kafka/index.ts';
 export * from './state/index.ts';
 export * from './connectors/index.ts';
+export * from './observability/index.ts';
