@@ -23,7 +23,7 @@ export { StreamsApp, type StreamsAppOptions } from './runtime/streams-app.ts';
 export type { StoreStats } from './runtime/state-stores.ts';
 export type { ErrorPolicy, ErrorPolicies } from './runtime/error-router.ts';
 export { subscribeRuntimeEvents, RUNTIME_CHANNEL, type RuntimeEvent, type AppState } from './runtime/instrumentation.ts';
-export { defaultLogger, silentLogger, type Logger } from './runtime/logger.ts';
+export { defaultLogger, silentLogger, redactingLogger, REDACTED_FIELDS, type Logger, type DefaultLoggerOptions } from './runtime/logger.ts';
 export * from './errors/index.ts';
 export * from './serdes/index.ts';
 export type * from './transport/transport.ts';
