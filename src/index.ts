@@ -20,9 +20,10 @@ export type { Subtopology, CopartitionGroup, TopicRef } from './topology/subtopo
 export { planTasks, type TaskSpec, type TaskPlan, type PlanInput } from './topology/task-plan.ts';
 export { StreamRecord, combineRecords, type RecordSource } from './runtime/stream-record.ts';
 export { StreamsApp, type StreamsAppOptions } from './runtime/streams-app.ts';
+export type { StoreStats } from './runtime/state-stores.ts';
 export type { ErrorPolicy, ErrorPolicies } from './runtime/error-router.ts';
 export { subscribeRuntimeEvents, RUNTIME_CHANNEL, type RuntimeEvent, type AppState } from './runtime/instrumentation.ts';
-export { defaultLogger, silentLogger, type Logger } from './runtime/logger.ts';
+export { defaultLogger, silentLogger, redactingLogger, REDACTED_FIELDS, type Logger, type DefaultLoggerOptions } from './runtime/logger.ts';
 export * from './errors/index.ts';
 export * from './serdes/index.ts';
 export type * from './transport/transport.ts';
@@ -30,3 +31,4 @@ export { MemoryTransport, MemoryBroker } from './transport/memory/index.ts';
 export { KafkaTransport, type KafkaTransportOptions } from './transport/kafka/index.ts';
 export * from './state/index.ts';
 export * from './connectors/index.ts';
+export * from './observability/index.ts';

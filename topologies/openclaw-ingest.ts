@@ -8,7 +8,7 @@
  * Run it: `OPENCLAW_URL=http://127.0.0.1:8080 OPENCLAW_API_KEY=... KAFKA_BROKERS=127.0.0.1:9092 tsx topologies/openclaw-ingest.ts`
  * (optional: `RATING_FORMAT=json`, `SCHEMA_REGISTRY_URL=http://127.0.0.1:8081/apis/ccompat/v7` for the
  * Confluent wire format, `RATINGS_TOPIC`, `RATINGS_DLQ_TOPIC`, `POLL_INTERVAL_MS`, `POLL_PAGE_SIZE`,
- * `ALERT_WEBHOOK_URL`, `INGEST_NAME`).
+ * `ALERT_WEBHOOK_URL`, `INGEST_NAME`, `OPS_PORT` (default 9464, 0 = off) for /metrics, /healthz and /readyz).
  * One replica only: a second one fences the first (see `RestPoller`).
  */
 import { randomUUID } from 'node:crypto';
@@ -156,7 +156,7 @@ export function ratingCursor(item: unknown): PollCursor | undefined {
 
 /** Runs the ingest from the environment until SIGTERM / SIGINT; exits 1 when it cannot go on. */
 async function main(): Promise<void> {
-  const { KafkaTransport } = await import('../src/transport/kafka/index.ts');
+  const [{ KafkaTransport }, ops] = await Promise.all([import('../src/transport/kafka/index.ts'), import('../src/observability/index.ts')]);
   const env = (name: string, fallback?: string): string => {
     const value = process.env[name] ?? fallback;
     if (value === undefined || value === '') {
@@ -178,8 +178,11 @@ async function main(): Promise<void> {
   const serde = registryUrl
     ? await confluentAvroSerde<RatingEvent>({ registryUrl, schema: RATING_EVENT_SCHEMA_PATH, topic: ratingsTopic })
     : format;
+  const transport = new KafkaTransport({ brokers: env('KAFKA_BROKERS', '127.0.0.1:9092').split(','), clientId: 'openclaw-ingest', logLevel: 'nothing' });
+  const logger = defaultLogger(process.env['INGEST_NAME'] || 'openclaw-ingest', { secrets: [apiKey] });
   const ingest = openClawIngest({
-    transport: new KafkaTransport({ brokers: env('KAFKA_BROKERS', '127.0.0.1:9092').split(','), clientId: 'openclaw-ingest', logLevel: 'nothing' }),
+    transport,
+    logger,
     url: env('OPENCLAW_URL'),
     apiKey,
     format: serde,
@@ -190,14 +193,22 @@ async function main(): Promise<void> {
     ...(number('POLL_PAGE_SIZE') === undefined ? {} : { pageSize: number('POLL_PAGE_SIZE') as number }),
     ...(process.env['ALERT_WEBHOOK_URL'] ? { alerts: { webhookUrl: process.env['ALERT_WEBHOOK_URL'] } } : {}),
   });
+  const metrics = new ops.StreamsMetrics({ processMetrics: true });
+  metrics.watchPoller(ingest.poller);
+  const server = await ops.startOpsServerFromEnv({
+    logger,
+    metrics,
+    checks: { live: [ops.pollerAlive(ingest.poller)], ready: [ops.pollerReady(ingest.poller), ops.brokerConnected(transport)] },
+  });
+  const exit = (code: number) => void ingest.stop().finally(() => server?.close()).finally(() => process.exit(code));
   const stopOn = (state: PollerState) => {
     if (state === 'unauthorized' || state === 'fenced' || state === 'failed') {
       process.stderr.write(`openclaw-ingest: ${ingest.poller.health().reason ?? state}\n`);
-      void ingest.stop().finally(() => process.exit(1));
+      exit(1);
     }
   };
   ingest.poller.onStateChange(stopOn);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => void ingest.stop().finally(() => process.exit(0)));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => exit(0));
   await ingest.start();
   process.stdout.write('RUNNING\n');
 }

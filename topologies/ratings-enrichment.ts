@@ -14,8 +14,8 @@
  * AI_AGENT_ENDPOINT=http://127.0.0.1:8090/ratings tsx topologies/ratings-enrichment.ts` (optional:
  * `AI_AGENT_TOKEN` sent as `Authorization: Bearer …`, `PROCESSING_GUARANTEE` (default
  * exactly-once), `RATING_FORMAT` (avro|json, as the ingest writes), `USERS_CACHE_ENTRIES`,
- * `APPLICATION_ID`). Without `DATABASE_URL` the table is kept in memory; without
- * `AI_AGENT_ENDPOINT` only the topic is written.
+ * `APPLICATION_ID`, `OPS_PORT` (default 9464, 0 = off) for /metrics, /healthz and /readyz). Without
+ * `DATABASE_URL` the table is kept in memory; without `AI_AGENT_ENDPOINT` only the topic is written.
  */
 import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
@@ -124,7 +124,12 @@ export function ratingsEnrichment(options: RatingsEnrichmentOptions = {}): Ratin
 
 /** Runs the enrichment from the environment until SIGTERM / SIGINT. */
 async function main(): Promise<void> {
-  const [{ KafkaTransport }, { StreamsApp, defaultLogger }, { default: pgModule }] = await Promise.all([import('../src/transport/kafka/index.ts'), import('../src/index.ts'), import('pg')]);
+  const [{ KafkaTransport }, { StreamsApp, defaultLogger }, ops, { default: pgModule }] = await Promise.all([
+    import('../src/transport/kafka/index.ts'),
+    import('../src/index.ts'),
+    import('../src/observability/index.ts'),
+    import('pg'),
+  ]);
   const env = process.env;
   const guarantee = env['PROCESSING_GUARANTEE'] ?? 'exactly-once';
   const format = env['RATING_FORMAT'] ?? 'avro';
@@ -135,22 +140,40 @@ async function main(): Promise<void> {
   const pool = env['DATABASE_URL'] ? new pgModule.Pool({ connectionString: env['DATABASE_URL'], max: 4 }) : undefined;
   const token = env['AI_AGENT_TOKEN'];
   const endpoint = env['AI_AGENT_ENDPOINT'];
-  const { topology } = ratingsEnrichment({
+  const { topology, aiSink } = ratingsEnrichment({
     ratingFormat: format,
     users: { ...(pool ? { pool } : {}), ...(env['USERS_CACHE_ENTRIES'] ? { cacheEntries: Number(env['USERS_CACHE_ENTRIES']) } : {}) },
     ...(endpoint ? { aiAgent: { url: endpoint, ...(token ? { auth: `Bearer ${token}` } : {}) } } : {}),
   });
-  const logger = defaultLogger('ratings-enrichment');
+  const logger = defaultLogger('ratings-enrichment', { secrets: token ? [token] : [] });
   if (!endpoint) logger.warn({}, 'AI_AGENT_ENDPOINT is not set: enriched ratings go to the topic only');
+  const transport = new KafkaTransport({ brokers: (env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(','), clientId: 'ratings-enrichment', logLevel: 'nothing' });
   const app = new StreamsApp(topology, {
     applicationId: env['APPLICATION_ID'] ?? 'ratings-enrichment',
-    transport: new KafkaTransport({ brokers: (env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(','), clientId: 'ratings-enrichment', logLevel: 'nothing' }),
+    transport,
     processingGuarantee: guarantee,
     deadLetterTopic: env['RATINGS_DLQ_TOPIC'] ?? 'ratings_dlq',
     logger,
     secrets: token ? [token] : [],
   });
-  const shutdown = () => void app.stop().finally(() => void (pool?.end() ?? Promise.resolve()).finally(() => process.exit(app.state === 'failed' ? 1 : 0)));
+  // Started before the app, so /readyz says 503 while the users table is restored.
+  const metrics = new ops.StreamsMetrics({ processMetrics: true, apps: [app.applicationId] });
+  metrics.watchApp(app);
+  metrics.watchStores(() => app.storeStats(), app.applicationId);
+  if (aiSink) metrics.watchHttpSink(aiSink);
+  const server = await ops.startOpsServerFromEnv({
+    logger,
+    metrics,
+    checks: {
+      live: [ops.appAlive(app, token ? [token] : [])],
+      ready: [ops.appReady(app), ops.brokerConnected(transport), ...(aiSink ? [ops.httpCircuitClosed(aiSink)] : [])],
+    },
+  });
+  const shutdown = () =>
+    void app
+      .stop()
+      .finally(() => server?.close())
+      .finally(() => void (pool?.end() ?? Promise.resolve()).finally(() => process.exit(app.state === 'failed' ? 1 : 0)));
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, shutdown);
   app.onStateChange((state) => {
     if (state === 'failed') shutdown();

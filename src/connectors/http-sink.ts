@@ -14,12 +14,15 @@
  *   for the circuit.
  * - The `auth` value is a secret: it is scrubbed from every message this sink builds, and axios
  *   errors (which carry the request config, headers included) never leave this file.
+ * - Each attempt (status and duration) and each circuit change is published on the connectors'
+ *   diagnostics channel (see `connector-events.ts`) for metrics, by sink name, without URL or headers.
  */
 import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { BrokenCircuitError, CircuitState, ConsecutiveBreaker, ExponentialBackoff, circuitBreaker, handleWhen, type CircuitBreakerPolicy, type IBackoff } from 'cockatiel';
 import { ConfigError, ProductionError, StreamsError, toError } from '../errors/streams-error.ts';
 import { redactSecrets } from '../errors/redact.ts';
 import type { StreamRecord } from '../runtime/stream-record.ts';
+import { connectorInstrumentationEnabled, publishConnectorEvent } from './connector-events.ts';
 import { retryAfterMs } from './rest-poller.ts';
 import { sleep } from './sleep.ts';
 
@@ -126,6 +129,7 @@ export class HttpSink<K, V> implements HttpSinkHandle {
     this.breaker.onBreak(() => {
       this.counters.circuitOpened += 1;
     });
+    this.breaker.onStateChange((state) => publishConnectorEvent({ type: 'http.circuit', sink: name, state: circuitName(state) }));
     this.breaker.onReset(() => {
       const waiters = this.resetWaiters;
       this.resetWaiters = new Set();
@@ -183,6 +187,8 @@ export class HttpSink<K, V> implements HttpSinkHandle {
     const signal = AbortSignal.any([callSignal, AbortSignal.timeout(timeoutMs)]);
     const { url, data, headers } = this.request(record);
     this.counters.requests += 1;
+    // The clock is read only when someone listens (metrics).
+    const startedAt = connectorInstrumentationEnabled() ? performance.now() : 0;
     let response: AxiosResponse<Buffer>;
     try {
       response = await this.client.request<Buffer>({
@@ -198,13 +204,13 @@ export class HttpSink<K, V> implements HttpSinkHandle {
     } catch (error) {
       if (callSignal.aborted) throw abortedError(this.name, callSignal);
       const timedOut = signal.aborted;
-      this.count(timedOut ? 'timeout' : 'network');
+      this.count(timedOut ? 'timeout' : 'network', startedAt);
       // Only the code and message of axios' error: the error itself carries the request headers.
       const code = (error as { code?: unknown }).code;
       throw new RetriableHttpError(timedOut ? `no answer within ${timeoutMs} ms` : `${typeof code === 'string' ? `${code}: ` : ''}${toError(error).message}`);
     }
     const status = response.status;
-    this.count(String(status));
+    this.count(String(status), startedAt);
     if (status >= 200 && status < 300) return;
     // Scrubbed before it is cut, so a secret cut in half cannot slip through.
     const excerpt = bodyExcerpt(response.data, this.secrets);
@@ -254,8 +260,9 @@ export class HttpSink<K, V> implements HttpSinkHandle {
     return new ProductionError(message, { code: 'SINK_FAILED', retriable: false, context: { node: this.name }, ...(signal.aborted ? { cause: toError(signal.reason) } : {}) });
   }
 
-  private count(status: string): void {
+  private count(status: string, startedAt: number): void {
     this.byStatus[status] = (this.byStatus[status] ?? 0) + 1;
+    if (startedAt > 0) publishConnectorEvent({ type: 'http.request', sink: this.name, status, durationMs: performance.now() - startedAt });
   }
 }
 

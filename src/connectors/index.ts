@@ -4,6 +4,7 @@ export { readCursor, ensureCursorTopic, encodeCursor, decodeCursor, type PollCur
 export { DeadLetterAlerts, type DeadLetterAlertOptions } from './dead-letter-alerts.ts';
 export { validateRating, ratingEventType, RATING_EVENT_SCHEMA_PATH, type RatingEvent, type RatingRules, type RatingCheck } from './openclaw/rating-event.ts';
 export { startOpenClawSimulator, type OpenClawSimulator, type OpenClawSimulatorOptions } from './openclaw/simulator.ts';
+export { CONNECTOR_CHANNEL, subscribeConnectorEvents, type ConnectorEvent } from './connector-events.ts';
 export { HttpSink, type HttpSinkOptions, type HttpSinkStats, type HttpSinkHandle, type HttpCircuitState } from './http-sink.ts';
 export { RATING_ENRICHED_SCHEMA_PATH, ratingEnrichedSerde, ratingEnrichedType, type RatingEnriched, type EnrichedUserProfile } from './openclaw/rating-enriched.ts';
 export {

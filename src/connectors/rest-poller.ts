@@ -159,6 +159,10 @@ export class RestPoller {
     return this.stateValue;
   }
 
+  get name(): string {
+    return this.options.name;
+  }
+
   get cursorTopic(): string {
     return this.options.cursorTopic ?? `${this.options.name}-cursor`;
   }

@@ -15,6 +15,11 @@ export type RuntimeEvent =
   | { readonly type: 'records.in'; readonly app: string; readonly topic: string; readonly partition: number; readonly count: number }
   | { readonly type: 'node.out'; readonly app: string; readonly node: string; readonly count: number }
   | { readonly type: 'records.written'; readonly app: string; readonly count: number }
+  /**
+   * One input record is done (everything derived from it was written, dead-lettered or dropped):
+   * milliseconds since it was taken in. Only for records taken in while someone listened.
+   */
+  | { readonly type: 'record.completed'; readonly app: string; readonly topic: string; readonly partition: number; readonly latencyMs: number }
   | { readonly type: 'commit'; readonly app: string; readonly offsets: readonly TopicPartitionOffset[] }
   | { readonly type: 'commit.failed'; readonly app: string; readonly error: Error }
   | { readonly type: 'rebalance'; readonly app: string; readonly change: 'assigned' | 'revoked'; readonly partitions: readonly TopicPartition[] }

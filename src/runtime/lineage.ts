@@ -15,6 +15,7 @@
  * so, through the bound, intake), never the other way round.
  */
 import type { IncomingRecord } from '../transport/transport.ts';
+import { instrumentationEnabled, publish } from './instrumentation.ts';
 
 /** One input record, alive until everything derived from it is acknowledged. */
 export class Origin {
@@ -24,6 +25,8 @@ export class Origin {
   constructor(
     readonly progress: PartitionProgress,
     readonly raw: IncomingRecord,
+    /** `performance.now()` when it was taken in, if someone listened to runtime events then; else 0 (not measured). */
+    readonly intakeAt = 0,
   ) {}
 
   get offset(): number {
@@ -88,11 +91,14 @@ export class PartitionProgress {
     readonly topic: string,
     readonly partition: number,
     private readonly listener?: ProgressListener,
+    /** The app whose records these are; with it, each record's processing latency is published when someone listens. */
+    private readonly app?: string,
   ) {}
 
   /** Starts tracking an input record; offsets must arrive in increasing order. */
   track(raw: IncomingRecord): Origin {
-    const origin = new Origin(this, raw);
+    // The clock is read only when someone listens: without subscribers the hot path stays as it was.
+    const origin = new Origin(this, raw, this.app !== undefined && instrumentationEnabled() ? performance.now() : 0);
     this.pending.push(origin);
     return origin;
   }
@@ -131,10 +137,13 @@ export class PartitionProgress {
   }
 
   /** @internal called by Origin */
-  onOriginComplete(_origin: Origin): void {
+  onOriginComplete(origin: Origin): void {
     if (this.closed) {
       this.listener?.onFreed(1);
       return;
+    }
+    if (origin.intakeAt > 0 && this.app !== undefined && instrumentationEnabled()) {
+      publish({ type: 'record.completed', app: this.app, topic: this.topic, partition: this.partition, latencyMs: performance.now() - origin.intakeAt });
     }
     const before = this.head;
     while (this.head < this.pending.length && this.pending[this.head]?.isComplete) {

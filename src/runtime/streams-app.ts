@@ -23,7 +23,7 @@ import { Topology } from '../topology/topology.ts';
 import type { TopologyNode } from '../topology/graph.ts';
 import { GlobalTables } from './global-tables.ts';
 import { Restoration } from './restoration.ts';
-import { StateStores } from './state-stores.ts';
+import { StateStores, type StoreStats } from './state-stores.ts';
 import type { KeyValueStore } from '../state/key-value-store.ts';
 import { planTopics, topicRoles, type TopicRole } from './topic-layout.ts';
 import type {
@@ -41,7 +41,7 @@ import { tpKey } from '../transport/topic-partition-key.ts';
 import { ErrorRouter, type ErrorPolicies } from './error-router.ts';
 import { ExactlyOnceTask } from './exactly-once-task.ts';
 import { InFlightGate } from './in-flight-gate.ts';
-import { publish, type AppState } from './instrumentation.ts';
+import { instrumentationEnabled, publish, type AppState } from './instrumentation.ts';
 import { defaultLogger, redactingLogger, type Logger } from './logger.ts';
 import type { RecordOutput } from './record-output.ts';
 import { Task } from './task.ts';
@@ -131,6 +131,8 @@ export class StreamsApp {
   private readonly ownCommits = new Map<string, number>();
   /** At-least-once: stream partitions held until the stores of their partition number are restored. */
   private readonly held = new Map<string, TopicPartition>();
+  /** Assignments whose stores are being opened and whose restoration has not begun yet. */
+  private assigning = 0;
 
   constructor(
     readonly topology: Topology,
@@ -222,7 +224,7 @@ export class StreamsApp {
       }
       await this.startConsumer();
       this.startCommitTimer();
-      this.setState(this.restoration.isDone() ? 'running' : 'restoring');
+      this.setState(this.restorationDone() ? 'running' : 'restoring');
     } catch (error) {
       // stop() tears down what was created; it only waits for the step that was running.
       if (this.stopRequested) throw stoppedDuringStart(error);
@@ -453,6 +455,19 @@ export class StreamsApp {
     publish({ type: 'rebalance', app: this.options.applicationId, change: 'assigned', partitions });
     this.logger.info({ partitions }, 'partitions assigned');
     if (this.stopRequested) return;
+    // Until the stores are open and their restoration has begun, the restoration does not know
+    // what is left to read: the app says `restoring`, so readiness never reports ready in between.
+    this.assigning += 1;
+    if (this.stateValue === 'running') this.setState('restoring');
+    try {
+      await this.openAssigned(consumer, partitions);
+    } finally {
+      this.assigning -= 1;
+      this.restorationChanged();
+    }
+  }
+
+  private async openAssigned(consumer: TransportConsumer, partitions: readonly TopicPartition[]): Promise<void> {
     consumer.pause(partitions);
     const numbers = [...new Set(partitions.map((tp) => tp.partition))];
     const handles = numbers.flatMap((n) =>
@@ -505,9 +520,14 @@ export class StreamsApp {
     if (this.exactlyOnce) {
       // Tasks waiting in beforeStreamTaskOpens are woken by the restoration itself.
     } else this.releaseHeld();
-    const done = this.restoration.isDone();
+    const done = this.restorationDone();
     if (this.stateValue === 'restoring' && done && this.consumer !== undefined && this.commitTimer !== undefined) this.setState('running');
     else if (this.stateValue === 'running' && !done) this.setState('restoring');
+  }
+
+  /** Every store this instance owns is restored, and no assignment is still being opened. */
+  private restorationDone(): boolean {
+    return this.assigning === 0 && this.restoration.isDone();
   }
 
   /**
@@ -605,6 +625,7 @@ export class StreamsApp {
     }
     const task = this.taskFor(batch.topic, batch.partition);
     publish({ type: 'records.in', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, count: batch.records.length });
+    this.publishLag(batch, 'start');
     let sinceHeartbeat = 0;
     for (const record of batch.records) {
       while (this.gate.isFull) {
@@ -644,6 +665,7 @@ export class StreamsApp {
       const task = owner.current;
       if (task === undefined) return;
       publish({ type: 'records.in', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, count: batch.records.length });
+      this.publishLag(batch, 'start');
       let sinceHeartbeat = 0;
       for (const record of batch.records) {
         for (;;) {
@@ -684,9 +706,16 @@ export class StreamsApp {
     await context.heartbeat();
   }
 
-  private publishLag(batch: ConsumedBatch): void {
-    const last = batch.records[batch.records.length - 1];
-    if (last) publish({ type: 'lag', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, lag: Math.max(0, batch.highWatermark - last.offset - 1) });
+  /**
+   * Records behind the high watermark: at the start of a batch, counting the batch itself (a long
+   * batch, such as a table being rebuilt, is lag until it is processed); at its end, after it.
+   */
+  private publishLag(batch: ConsumedBatch, at: 'start' | 'end' = 'end'): void {
+    if (!instrumentationEnabled()) return;
+    const record = at === 'start' ? batch.records[0] : batch.records[batch.records.length - 1];
+    if (record === undefined) return;
+    const lag = at === 'start' ? batch.highWatermark - record.offset : batch.highWatermark - record.offset - 1;
+    publish({ type: 'lag', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, lag: Math.max(0, lag) });
   }
 
   /**
@@ -759,6 +788,19 @@ export class StreamsApp {
   /** The open store `name` (of `partition`, unless global), e.g. for interactive queries and tests. */
   store(name: string, partition = 0): KeyValueStore<unknown, unknown> | undefined {
     return (this.stores.get(name, partition) ?? this.stores.get(name, -1))?.store;
+  }
+
+  /**
+   * Size and LRU-cache counters of every store this instance has open (tables, aggregations, global
+   * tables), per partition: for dashboards and the pipeline's summary. A PostgreSQL-backed store's
+   * partitions share one table and each reports its size (`backend: 'postgres'`).
+   *
+   * @example
+   * const users = (await app.storeStats()).filter((s) => s.name === 'users');
+   * const hits = users.reduce((n, s) => n + (s.cache?.hits ?? 0), 0);
+   */
+  storeStats(): Promise<StoreStats[]> {
+    return this.stores.stats();
   }
 
   private async fail(error: Error): Promise<void> {

@@ -61,7 +61,7 @@ export class Task {
     readonly partition: number,
   ) {
     this.id = `${topic}-${partition}`;
-    this.progress = new PartitionProgress(topic, partition, deps.progressListener);
+    this.progress = new PartitionProgress(topic, partition, deps.progressListener, deps.app);
     this.keySerde = deps.topology.serde(sourceName, 'keySerde');
     this.valueSerde = deps.topology.serde(sourceName, 'valueSerde');
     const source = deps.topology.node(sourceName);
