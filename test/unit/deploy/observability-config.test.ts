@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { StreamsMetrics } from '../../../src/observability/index.ts';
 import { z } from 'zod';
 import { CLI, DOCKER_DIR, PROCESSES } from '../../support/deploy/repo.ts';
 import { asList, loadCompose } from '../../support/deploy/compose.ts';
@@ -74,13 +75,23 @@ describe('Prometheus and Grafana for the compose stack', () => {
     expect([...used].sort()).toEqual([...listed].sort());
   });
 
+  it('queries only metrics the engine exports (StreamsMetrics)', async () => {
+    const metrics = new StreamsMetrics();
+    try {
+      const exported = new Set(metrics.registry.getMetricsAsArray().map((metric) => metric.name));
+      expect(listed.filter((name) => !exported.has(name))).toEqual([]);
+    } finally {
+      metrics.close();
+    }
+  });
+
   it('has a panel for throughput, lag, dead letters, latency and sink errors', () => {
     const byTitle = new Map(dashboard.panels.map((p) => [p.title, p.targets.map((t) => t.expr).join(' ')]));
     expect(byTitle.get('Throughput')).toContain('rate(rating_streams_records_in_total');
     expect(byTitle.get('Consumer lag')).toContain('rating_streams_consumer_lag');
     expect(byTitle.get('Dead letters')).toMatch(/sum by \([^)]*stage, code\) \(rate\(rating_streams_dead_letters_total/);
     expect(byTitle.get('Processing latency')).toContain('histogram_quantile(0.99, sum by (le');
-    expect(byTitle.get('HTTP sink errors')).toContain('rating_streams_http_sink_requests_total{status!~"2.."}');
+    expect(byTitle.get('HTTP sink errors')).toContain('rating_streams_http_requests_total{status!~"2.."}');
   });
 
   it('wires Grafana to the compose Prometheus and loads the dashboard from where compose mounts it', () => {
