@@ -20,6 +20,7 @@ export type { Subtopology, CopartitionGroup, TopicRef } from './topology/subtopo
 export { planTasks, type TaskSpec, type TaskPlan, type PlanInput } from './topology/task-plan.ts';
 export { StreamRecord, combineRecords, type RecordSource } from './runtime/stream-record.ts';
 export { StreamsApp, type StreamsAppOptions } from './runtime/streams-app.ts';
+export type { StoreStats } from './runtime/state-stores.ts';
 export type { ErrorPolicy, ErrorPolicies } from './runtime/error-router.ts';
 export { subscribeRuntimeEvents, RUNTIME_CHANNEL, type RuntimeEvent, type AppState } from './runtime/instrumentation.ts';
 export { defaultLogger, silentLogger, type Logger } from './runtime/logger.ts';

@@ -41,6 +41,22 @@ export interface StoreHandle {
   restoredStreamTime(): number;
 }
 
+/** What one open store holds and how its cache does (see `StreamsApp.storeStats()`). */
+export interface StoreStats {
+  readonly name: string;
+  /** The partition number, or `GLOBAL` (-1) for a global table's store. */
+  readonly partition: number;
+  /**
+   * Where the entries live. The partitions of a `postgres` store share one table, so each reports
+   * the table's size: count it once, not per partition.
+   */
+  readonly backend: 'memory' | 'postgres';
+  /** Live keys (`KeyValueStore.approximateSize()`); `undefined` when the store could not say (not ready, closed, database away). */
+  readonly approximateSize: number | undefined;
+  /** Hits, misses and evictions of the store's LRU cache; `undefined` without one. */
+  readonly cache: CacheStats | undefined;
+}
+
 export class StateStores {
   private readonly handles = new Map<string, StoreHandle & { readonly restored: Map<string, unknown> | undefined; maxTimestamp: number }>();
   private readonly owners = new Map<string, TableNode>();
@@ -60,6 +76,29 @@ export class StateStores {
   /** Every open handle. */
   list(): StoreHandle[] {
     return [...this.handles.values()];
+  }
+
+  /** Size and cache counters of every open store, ordered by name and partition. */
+  async stats(): Promise<StoreStats[]> {
+    const handles = this.list().sort((a, b) => a.name.localeCompare(b.name) || a.partition - b.partition);
+    return Promise.all(handles.map(async (handle): Promise<StoreStats> => {
+      let approximateSize: number | undefined;
+      try {
+        await handle.ready;
+        approximateSize = await handle.store.approximateSize();
+      } catch {
+        // A store closed by a rebalance meanwhile, or a database that does not answer, leaves its
+        // size unknown; a statistics read must not fail the caller for it.
+        approximateSize = undefined;
+      }
+      return {
+        name: handle.name,
+        partition: handle.partition,
+        backend: handle.node.store.layers.postgres === undefined ? 'memory' : 'postgres',
+        approximateSize,
+        cache: handle.cacheStats(),
+      };
+    }));
   }
 
   /** Opens (or returns the open) store of `storeName` for `partition`. */

@@ -23,7 +23,7 @@ import { Topology } from '../topology/topology.ts';
 import type { TopologyNode } from '../topology/graph.ts';
 import { GlobalTables } from './global-tables.ts';
 import { Restoration } from './restoration.ts';
-import { StateStores } from './state-stores.ts';
+import { StateStores, type StoreStats } from './state-stores.ts';
 import type { KeyValueStore } from '../state/key-value-store.ts';
 import { planTopics, topicRoles, type TopicRole } from './topic-layout.ts';
 import type {
@@ -759,6 +759,19 @@ export class StreamsApp {
   /** The open store `name` (of `partition`, unless global), e.g. for interactive queries and tests. */
   store(name: string, partition = 0): KeyValueStore<unknown, unknown> | undefined {
     return (this.stores.get(name, partition) ?? this.stores.get(name, -1))?.store;
+  }
+
+  /**
+   * Size and LRU-cache counters of every store this instance has open (tables, aggregations, global
+   * tables), per partition: for dashboards and the pipeline's summary. A PostgreSQL-backed store's
+   * partitions share one table and each reports its size (`backend: 'postgres'`).
+   *
+   * @example
+   * const users = (await app.storeStats()).filter((s) => s.name === 'users');
+   * const hits = users.reduce((n, s) => n + (s.cache?.hits ?? 0), 0);
+   */
+  storeStats(): Promise<StoreStats[]> {
+    return this.stores.stats();
   }
 
   private async fail(error: Error): Promise<void> {
