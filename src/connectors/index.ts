@@ -4,4 +4,5 @@ export { readCursor, ensureCursorTopic, encodeCursor, decodeCursor, type PollCur
 export { DeadLetterAlerts, type DeadLetterAlertOptions } from './dead-letter-alerts.ts';
 export { validateRating, ratingEventType, RATING_EVENT_SCHEMA_PATH, type RatingEvent, type RatingRules, type RatingCheck } from './openclaw/rating-event.ts';
 export { startOpenClawSimulator, type OpenClawSimulator, type OpenClawSimulatorOptions } from './openclaw/simulator.ts';
+export { startAiAgentStub, type AiAgentStub, type AiAgentStubOptions, type AiAgentStubStats } from './openclaw/ai-agent-stub.ts';
 export { HttpSink, type HttpSinkOptions, type HttpSinkStats, type HttpSinkHandle, type HttpCircuitState } from './http-sink.ts';
