@@ -86,9 +86,13 @@ export class PostgresKeyValueStore<K, V> implements KeyValueStore<K, V> {
     try {
       await this.#pool.query(sql);
     } catch (error) {
-      // Two instances creating the table at once: one wins, the other finds it there.
+      // Two stores creating the table at once (two instances, or the partitions of one store, which
+      // share it): one wins, and the other is refused in one of three ways depending on when the
+      // winner committed. Refused or not, the table must be there now.
       const code = (error as { code?: unknown }).code;
-      if (code !== '42P07' && code !== '23505') throw stateStoreFailure(this.name, `creating table ${this.#table}`, error, this.#secrets);
+      if (code !== '42P07' && code !== '23505' && code !== '42710') throw stateStoreFailure(this.name, `creating table ${this.#table}`, error, this.#secrets);
+      const found = await this.#pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [this.#table]).catch(() => undefined);
+      if (found?.rows[0]?.present !== true) throw stateStoreFailure(this.name, `creating table ${this.#table}`, error, this.#secrets);
     }
     this.#state = 'ready';
   }
