@@ -9,10 +9,13 @@
  * gets a fresh, empty database in memory: nothing of a run is kept, and runs do not share files.
  * A dump that no longer loads (a damaged file) is made again once.
  *
- * Limits of PGlite behind the socket (see RECIPES.md): one backend serves every connection, one
- * query at a time; a connection with an open transaction holds the others back until it ends, so
- * code must never wait for a second connection inside a transaction; LISTEN/NOTIFY stays within a
- * connection.
+ * Limits of PGlite behind the socket: one backend session serves every connection, one message at
+ * a time; a connection with an open transaction holds the others back until it ends, so code must
+ * never wait for a second connection inside a transaction; LISTEN/NOTIFY stays within a connection.
+ * And since pglite-socket queues each protocol message separately, concurrent parameterized
+ * queries on two connections can interleave between Parse and Bind when a message spans several
+ * TCP reads (large parameters), replacing each other's unnamed statement: use one connection for
+ * such work (`npm start` does: a pg pool of size 1).
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';

@@ -44,11 +44,22 @@ export const SIMULATOR_INVALID_SHARE = 0.03;
 export const STUB_FAULTS = { unavailableRate: 0.02, rejectRate: 0.002 } as const;
 /** LRU entries per partition of the users table: fewer than the demo users, so misses read PostgreSQL. */
 export const USERS_CACHE_ENTRIES = 500;
-/** pg pools: the CDC, migrations and churn share one; the enrichment's store and loader the other. */
+/** pg pools on a real PostgreSQL: the CDC, migrations and churn share one; the enrichment's store and loader the other. */
 const CDC_POOL_SIZE = 2;
 const STORE_POOL_SIZE = 4;
-/** Above the pools' total: PGlite's socket resets connections past its limit. */
-const EMBEDDED_MAX_CONNECTIONS = 3 * (CDC_POOL_SIZE + STORE_POOL_SIZE);
+/**
+ * On the embedded PostgreSQL everything shares ONE connection. PGlite has one backend session for
+ * every connection, and pglite-socket queues each protocol message on its own: a parameterized
+ * query whose Bind message spans several TCP reads (a store flush of a thousand users) lets another
+ * connection's Parse replace the shared unnamed statement in between, and the query fails or runs
+ * the other statement (seen as "bind message supplies 2 parameters, but prepared statement \"\"
+ * requires 4"). One connection cannot interleave with itself. Nothing here takes a second
+ * connection while holding one (the CDC's snapshot transaction uses only its own), so it cannot
+ * deadlock.
+ */
+const EMBEDDED_POOL_SIZE = 1;
+/** Room for the pipeline's connection, a reconnect, and a short look with psql. */
+const EMBEDDED_MAX_CONNECTIONS = 4;
 const USERS_STORE = 'users';
 const AI_NODE = 'ai-agent';
 
@@ -164,8 +175,9 @@ export class Pipeline {
       life.onStop(`${name} pool`, () => created.end());
       return created;
     };
-    const cdcPool = pool(CDC_POOL_SIZE, 'cdc');
-    const storePool = pool(STORE_POOL_SIZE, 'store');
+    const embeddedDb = config.databaseUrl === undefined;
+    const cdcPool = embeddedDb ? pool(EMBEDDED_POOL_SIZE, 'shared') : pool(CDC_POOL_SIZE, 'cdc');
+    const storePool = embeddedDb ? cdcPool : pool(STORE_POOL_SIZE, 'store');
 
     // Transport and topics.
     const transport: Transport = config.kafka
