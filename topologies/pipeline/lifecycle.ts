@@ -40,6 +40,7 @@ export class Lifecycle {
   private requestStop: () => void = () => {};
   private stopping: Promise<string[]> | undefined;
   private readonly stopTimeoutMs: number;
+  private readonly abort = new AbortController();
 
   constructor(private readonly options: LifecycleOptions) {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 20_000;
@@ -50,10 +51,13 @@ export class Lifecycle {
     return this.stopRequested;
   }
 
-  /** Runs `start`, remembering `stop` for its result; rejects with `StoppedDuringStart` once a stop is asked for. */
-  async step<T>(name: string, start: () => Promise<T>, stop?: (value: T) => Promise<void>): Promise<T> {
+  /**
+   * Runs `start`, remembering `stop` for its result; rejects with `StoppedDuringStart` once a stop
+   * is asked for. `start` gets a signal that aborts then, to skip work nobody will use.
+   */
+  async step<T>(name: string, start: (signal: AbortSignal) => Promise<T>, stop?: (value: T) => Promise<void>): Promise<T> {
     if (this.stopRequested) throw new StoppedDuringStart(name);
-    const work = start();
+    const work = start(this.abort.signal);
     const outcome = await Promise.race([work.then((value) => ({ value })), this.stopSignal.then(() => undefined)]);
     if (outcome === undefined) {
       // Given up on: when it completes anyway, what it started is stopped then.
@@ -81,6 +85,7 @@ export class Lifecycle {
   stop(startup: Promise<unknown> = Promise.resolve()): Promise<string[]> {
     this.stopRequested = true;
     this.requestStop();
+    this.abort.abort(new StoppedDuringStart('(stop requested)'));
     this.stopping ??= startup.then(
       () => this.unwind(),
       () => this.unwind(),

@@ -23,7 +23,7 @@ import { configSecrets, displayUrl, type PipelineConfig } from './config.ts';
 import { startEmbeddedPostgres } from './embedded-postgres.ts';
 import { Lifecycle } from './lifecycle.ts';
 import { MemoryRetention } from './memory-retention.ts';
-import { formatSummary, tableSummary, type PipelineSnapshot, type TableSummary } from './summary.ts';
+import { formatSummary, noDeadLetters, tableSummary, type PipelineSnapshot, type TableSummary } from './summary.ts';
 import { TopicCounter } from './topic-counter.ts';
 import { APPLICATION_IDS, PARTITIONS, TOPICS, TRENDS_DEAD_LETTERS, createPipelineTopics } from './topics.ts';
 import { UsersChurn, seedUsers } from './users-churn.ts';
@@ -61,6 +61,8 @@ const EMBEDDED_POOL_SIZE = 1;
 /** Room for the pipeline's connection, a reconnect, and a short look with psql. */
 const EMBEDDED_MAX_CONNECTIONS = 4;
 const USERS_STORE = 'users';
+/** The first summary line comes this soon after start-up (or after `summaryMs`, if shorter). */
+const FIRST_SUMMARY_MS = 2_000;
 const AI_NODE = 'ai-agent';
 
 export class Pipeline {
@@ -89,7 +91,7 @@ export class Pipeline {
   /** Stops what started, in reverse order; resolves with the names of components that did not stop cleanly. */
   stop(): Promise<string[]> {
     this.stopping ??= (async () => {
-      clearInterval(this.summaryTimer);
+      clearTimeout(this.summaryTimer);
       // The stores close with the enrichment: read the table's numbers for the final line first.
       if (this.running) await withinMs(this.readUsers(), 2_000);
       return this.lifecycle.stop(this.startup);
@@ -115,7 +117,7 @@ export class Pipeline {
       elapsedMs: performance.now() - this.startedAt,
       ingested: counts?.ingested ?? 0,
       enriched: counts?.enriched ?? 0,
-      deadLetters: counts?.deadLetters ?? { validation: 0, deserialization: 0, http: 0, other: 0 },
+      deadLetters: counts?.deadLetters ?? noDeadLetters(),
       aiPosts: { ok: ai?.delivered ?? 0, retried: ai?.retries ?? 0 },
       users: this.lastUsers,
       lag,
@@ -155,11 +157,12 @@ export class Pipeline {
     if (databaseUrl === undefined) {
       const db = await life.step(
         'embedded PostgreSQL',
-        () =>
+        (signal) =>
           startEmbeddedPostgres({
             cacheDir: config.pgliteCacheDir,
             port: config.pgPort,
             maxConnections: EMBEDDED_MAX_CONNECTIONS,
+            signal,
             onFirstStart: (dumpPath) => print(`embedded PostgreSQL: first start, creating its data directory once (initdb, a few seconds); later starts load ${dumpPath}`),
           }),
         (db) => db.stop(),
@@ -315,24 +318,21 @@ export class Pipeline {
     await life.step('ingest', () => ingest.start(), () => ingest.stop());
 
     this.running = true;
-    this.summaryTimer = setInterval(() => void this.printSummary(), config.summaryMs);
-    life.onStop('summary timer', async () => clearInterval(this.summaryTimer));
+    // The first line soon (the user waits to see it flow), then one every summaryMs.
+    const next = (delayMs: number) => {
+      this.summaryTimer = setTimeout(() => void this.printSummary().finally(() => this.stopping === undefined && next(config.summaryMs)), delayMs);
+    };
+    next(Math.min(FIRST_SUMMARY_MS, config.summaryMs));
+    life.onStop('summary timer', async () => clearTimeout(this.summaryTimer));
     const seconds = ((performance.now() - this.startedAt) / 1000).toFixed(1);
-    print(`rating pipeline: running after ${seconds} s; a summary every ${config.summaryMs / 1000} s${config.durationMs ? `, for ${config.durationMs / 1000} s` : '; Ctrl-C to stop'}`);
+    print(`rating pipeline: running after ${seconds} s; a summary in ${Math.min(FIRST_SUMMARY_MS, config.summaryMs) / 1000} s, then every ${config.summaryMs / 1000} s${config.durationMs ? `, for ${config.durationMs / 1000} s` : '; Ctrl-C to stop'}`);
   }
 
-  private printing = false;
-
+  /** One summary line; timers chain one after another, so a slow snapshot delays lines instead of stacking them. */
   private async printSummary(): Promise<void> {
-    // A slow snapshot (a database that hangs) skips lines instead of stacking them up.
-    if (this.printing || this.lifecycle.stopped) return;
-    this.printing = true;
-    try {
-      const line = formatSummary(await this.snapshot());
-      if (!this.lifecycle.stopped) this.options.print(line);
-    } finally {
-      this.printing = false;
-    }
+    if (this.stopping !== undefined) return;
+    const line = formatSummary(await this.snapshot());
+    if (this.stopping === undefined) this.options.print(line);
   }
 
   private watch(app: StreamsApp, what: string): void {
