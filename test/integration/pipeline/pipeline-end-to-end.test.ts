@@ -114,8 +114,11 @@ describe.skipIf(!hasKafka || !hasPostgres)('the rating pipeline end to end (issu
     const rejectKey = `${TEST_INPUT_PREFIX}reject-score-9`;
     const producer = transport.producer();
     await producer.connect();
-    await producer.send([{ topic: names.ratings, key: Buffer.from(rejectKey), value: ratingType.toBuffer({ id: rejectKey, productId: 'p000001', userId: userId(1), score: 9, comment: null, timestamp: Date.now() }) }]);
-    await producer.disconnect();
+    try {
+      await producer.send([{ topic: names.ratings, key: Buffer.from(rejectKey), value: ratingType.toBuffer({ id: rejectKey, productId: 'p000001', userId: userId(1), score: 9, comment: null, timestamp: Date.now() }) }]);
+    } finally {
+      await producer.disconnect();
+    }
 
     const progress = () =>
       `simulator ${JSON.stringify(sim.stats().byStatus)}, ingest ${JSON.stringify(pipeline.ingest.poller.stats())} ${JSON.stringify(pipeline.ingest.poller.health())}, ` +
