@@ -117,6 +117,9 @@ export async function startAiAgentStub(options: AiAgentStubOptions = {}): Promis
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     counts.requests += 1;
     const url = new URL(req.url ?? '/', 'http://stub');
+    // For a container's health check and a look at what arrived; not counted as refusals.
+    if (req.method === 'GET' && url.pathname === '/healthz') return send(res, 200, { status: 'ok' });
+    if (req.method === 'GET' && url.pathname === '/stats') return send(res, 200, { ...counts });
     if (url.pathname !== path) return refuse(res, 404, `no route ${url.pathname}`);
     if (req.method !== 'POST') return refuse(res, 405, 'only POST', { allow: 'POST' });
     if (options.token !== undefined && req.headers.authorization !== `Bearer ${options.token}`) return refuse(res, 401, 'missing or wrong bearer token');

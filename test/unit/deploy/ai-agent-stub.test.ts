@@ -1,42 +1,34 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startAiAgentStub, type AiAgentStub } from '../../../scripts/ai-agent-stub.ts';
+/**
+ * The compose stack's AI-agent stand-in, run as its own process the way the compose file runs it:
+ * it prints its URL, answers its health check, takes enriched ratings (deduplicated by
+ * Idempotency-Key, bearer token checked), reports its counters and stops on SIGTERM with exit 0.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
 
-let stub: AiAgentStub | undefined;
+const SCRIPT = fileURLToPath(new URL('../../../scripts/ai-agent-stub.ts', import.meta.url));
 
-afterEach(async () => {
-  await stub?.stop();
-  stub = undefined;
-});
+describe('the AI-agent stub process of the compose stack', () => {
+  it('serves /healthz, /stats and POST /ratings with a token, and exits 0 on SIGTERM', { timeout: 30_000 }, async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', SCRIPT], { env: { ...process.env, PORT: '0', HOST: '127.0.0.1', AI_AGENT_TOKEN: 'dev-token' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const [line] = (await once(child.stdout, 'data')) as [Buffer];
+      const url = line.toString().trim();
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/ratings$/);
+      const base = new URL(url).origin;
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
 
-const post = (url: string, body: string, headers: Record<string, string> = {}) =>
-  fetch(`${url}/ratings`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
-
-describe('the AI-agent stub of the compose stack', () => {
-  it('accepts enriched ratings with the right token, counts repeated idempotency keys, and rejects the rest', async () => {
-    stub = await startAiAgentStub({ port: 0, token: 'dev-token' });
-    const auth = { authorization: 'Bearer dev-token' };
-
-    const first = await post(stub.url, '{"id":"r1"}', { ...auth, 'idempotency-key': 'r1' });
-    expect(first.status).toBe(200);
-    expect(await first.json()).toEqual({ accepted: true, duplicate: false });
-    const again = await post(stub.url, '{"id":"r1"}', { ...auth, 'idempotency-key': 'r1' });
-    expect(await again.json()).toEqual({ accepted: true, duplicate: true });
-
-    expect((await post(stub.url, '{"id":"r2"}', { authorization: 'Bearer wrong' })).status).toBe(401);
-    expect((await post(stub.url, 'not json', auth)).status).toBe(400);
-    expect((await fetch(`${stub.url}/ratings`, { headers: auth })).status).toBe(405);
-
-    expect(stub.stats()).toEqual({ accepted: 2, duplicates: 1, rejected: 2 });
-    const health = await fetch(`${stub.url}/healthz`);
-    expect(health.status).toBe(200);
-    expect(await (await fetch(`${stub.url}/stats`)).json()).toEqual({ accepted: 2, duplicates: 1, rejected: 2 });
-  });
-
-  it('forgets the oldest keys beyond its memory, and checks no token when none is set', async () => {
-    stub = await startAiAgentStub({ port: 0, rememberKeys: 2 });
-    for (const key of ['a', 'b', 'c']) expect((await post(stub.url, '{}', { 'idempotency-key': key })).status).toBe(200);
-    // 'a' was forgotten when 'c' came in; 'c' is still remembered.
-    expect(await (await post(stub.url, '{}', { 'idempotency-key': 'a' })).json()).toEqual({ accepted: true, duplicate: false });
-    expect(await (await post(stub.url, '{}', { 'idempotency-key': 'c' })).json()).toEqual({ accepted: true, duplicate: true });
+      const post = (key: string, token: string) => fetch(url, { method: 'POST', body: '{"id":"r1"}', headers: { 'content-type': 'application/json', 'idempotency-key': key, authorization: `Bearer ${token}` } });
+      expect(await (await post('r1', 'dev-token')).json()).toEqual({ status: 'accepted' });
+      expect(await (await post('r1', 'dev-token')).json()).toEqual({ status: 'duplicate' });
+      expect((await post('r2', 'wrong')).status).toBe(401);
+      expect(await (await fetch(`${base}/stats`)).json()).toMatchObject({ accepted: 1, duplicates: 1, invalid: 1 });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
   });
 });
