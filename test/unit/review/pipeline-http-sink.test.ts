@@ -82,25 +82,19 @@ afterEach(async () => {
 });
 
 describe('review: toHttp against odd endpoints', () => {
-  // A valid rating whose id (UTF-8, non-empty, as the contract allows) has a character outside
-  // Latin-1. Node refuses such a header value before anything is sent (ERR_INVALID_CHAR); the sink
-  // classifies that local TypeError as a *network* error and retries it: the AI agent never gets the
-  // rating, and it is dead-lettered as "gave up after 5 attempts" (or, with no other traffic to
-  // reset the breaker, holds the circuit open for everyone).
-  it('delivers a rating whose id is non-Latin-1 UTF-8 (Idempotency-Key = rating id)', async () => {
+  // Valid ratings whose ids (UTF-8, non-empty, as the contract allows) hold characters outside
+  // Latin-1. axios silently drops those characters from header values, so '評価-1' and '評判-1' are
+  // both sent with `Idempotency-Key: -1`: an agent that deduplicates by the key (what the key is
+  // for) takes the second rating for a retry of the first and drops it.
+  it('sends each rating with an Idempotency-Key that identifies it (non-Latin-1 UTF-8 ids)', async () => {
     const server = await serve((_request, res) => res.writeHead(200).end('{}'));
-    const { driver, input, sink } = pipeline({ url: server.url, backoff: { initialMs: 10, maxMs: 20 }, halfOpenAfterMs: 200 });
-    input.pipeInput('評価-✓-1', { id: '評価-✓-1' });
-    input.pipeInput('r-2', { id: 'r-2' });
+    const { driver, input } = pipeline({ url: server.url });
+    input.pipeInput('評価-1', { id: '評価-1' });
+    input.pipeInput('評判-1', { id: '評判-1' });
     await driver.settle(5_000);
-    await wait(1_500);
-    const outcome = {
-      receivedKeys: server.received.map((r) => r.headers['idempotency-key']).sort(),
-      deadLetters: driver.deadLetters().map((d) => d.error.errorMessage),
-      byStatus: sink.stats().byStatus,
-    };
-    expect(outcome.deadLetters).toEqual([]);
-    expect(outcome.receivedKeys).toHaveLength(2);
+    // Whatever the encoding (raw UTF-8 bytes, or an escape), two ratings must not share a key.
+    const keys = server.received.map((r) => String(r.headers['idempotency-key']));
+    expect({ requests: keys.length, distinctKeys: new Set(keys).size, keys }).toEqual({ requests: 2, distinctKeys: 2, keys: expect.any(Array) });
   }, 20_000);
 
   // A 429 with `Retry-After: 30` must not be retried before 30 s. When the failures open the circuit,
