@@ -145,6 +145,23 @@ describe('review: toHttp against odd endpoints', () => {
     expect(everything).not.toContain(TOKEN);
   }, 20_000);
 
+  // Holds (kept as a check): an endpoint that resets the connection mid-response, then recovers.
+  it('retries a connection reset mid-response and delivers without dead letters', async () => {
+    let resets = 3;
+    const server = await serve((_request, res) => {
+      if (resets-- > 0) {
+        res.writeHead(200, { 'Content-Length': '100' });
+        res.write('{"partial":');
+        setTimeout(() => res.socket?.resetAndDestroy(), 20);
+      } else res.writeHead(200).end('{}');
+    });
+    const { driver, input, sink } = pipeline({ url: server.url, backoff: { initialMs: 10, maxMs: 20 } });
+    input.pipeInput('r1', { id: 'r1' });
+    await driver.settle(5_000);
+    expect(driver.deadLetters()).toEqual([]);
+    expect(sink.stats()).toMatchObject({ delivered: 1 });
+  }, 20_000);
+
   // 301/302: a moved endpoint (http -> https, a trailing slash) is not a rejection of the record;
   // README lists only "a permanent 4xx" as a dead letter and calls an outage backpressure. Every
   // record is dead-lettered at once instead, i.e. a redirect drains the whole stream into the DLQ.
