@@ -77,4 +77,25 @@ describe('review: subscribeRatingsEnriched', () => {
     while (again.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect({ handled, committed, again }).toEqual({ handled: ['r0', 'r1'], committed: 2, again: ['r2', 'r3'] });
   });
+
+  // A second member joins the group while the first is in the middle of a batch (a rebalance).
+  // At-least-once: every record is handled by someone, none skipped.
+  it('loses nothing when a rebalance happens mid-batch', async () => {
+    transport = new MemoryTransport({ onError: () => undefined });
+    transport.broker.createTopic({ topic: TOPIC, partitions: 2 });
+    const records: OutgoingRecord[] = [];
+    for (let n = 0; n < 40; n++) records.push({ ...good(n), partition: n % 2 });
+    transport.broker.appendAll(records);
+    const handled = new Set<string>();
+    const slow = async (e: RatingEnriched) => {
+      await new Promise((r) => setTimeout(r, 20));
+      handled.add(e.id);
+    };
+    await subscribe({ onEvent: slow, onInvalid: () => undefined, clientId: 'a' });
+    await new Promise((r) => setTimeout(r, 150));
+    await subscribe({ onEvent: slow, onInvalid: () => undefined, clientId: 'b' });
+    const deadline = Date.now() + 8_000;
+    while (handled.size < 40 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(handled.size).toBe(40);
+  });
 });
