@@ -97,6 +97,18 @@ describe('review: toHttp against odd endpoints', () => {
     expect({ requests: keys.length, distinctKeys: new Set(keys).size, keys }).toEqual({ requests: 2, distinctKeys: 2, keys: expect.any(Array) });
   }, 20_000);
 
+  // Same class, ASCII only: axios trims header values (and drops CR/LF), so the valid, distinct ids
+  // 'r-7' and ' r-7 ' (validation only refuses ids that are blank) share `Idempotency-Key: r-7`.
+  it('sends distinct Idempotency-Keys for ids that differ only in surrounding whitespace', async () => {
+    const server = await serve((_request, res) => res.writeHead(200).end('{}'));
+    const { driver, input } = pipeline({ url: server.url });
+    input.pipeInput('r-7', { id: 'r-7' });
+    input.pipeInput(' r-7 ', { id: ' r-7 ' });
+    await driver.settle(5_000);
+    const keys = server.received.map((r) => String(r.headers['idempotency-key']));
+    expect({ requests: keys.length, distinctKeys: new Set(keys).size, keys }).toEqual({ requests: 2, distinctKeys: 2, keys: expect.any(Array) });
+  }, 20_000);
+
   // A 429 with `Retry-After: 30` must not be retried before 30 s. When the failures open the circuit,
   // the record whose failure opened it skips its Retry-After wait, waits only for the half-open
   // probe (halfOpenAfterMs, default 5 s) and is sent again after ~2.5-5 s.
