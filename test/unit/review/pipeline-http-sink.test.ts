@@ -139,7 +139,7 @@ describe('review: toHttp against odd endpoints', () => {
     const { driver, input, sink } = pipeline({ url: server.url, timeoutMs: 1_000, backoff: { initialMs: 10, maxMs: 20 } });
     input.pipeInput('r1', { id: 'r1' });
     await wait(7_000);
-    const outcome = { requests: server.received.length, deadLetters: driver.deadLetters().map((d) => d.error.errorMessage.slice(0, 80)), byStatus: sink.stats().byStatus, circuit: sink.stats().circuit };
+    const outcome = { requests: server.received.length, deadLetters: driver.deadLetters().map((d) => (d.error.errorMessage ?? "").slice(0, 80)), byStatus: sink.stats().byStatus, circuit: sink.stats().circuit };
     expect(outcome).toMatchObject({ requests: 1, deadLetters: [expect.stringContaining('400')] });
   }, 20_000);
 
