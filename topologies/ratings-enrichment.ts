@@ -112,7 +112,7 @@ export function ratingsEnrichment(options: RatingsEnrichmentOptions = {}): Ratin
     .selectKey((_id, rating) => rating.userId, { name: 'ratings-by-user' })
     .leftJoin(
       users,
-      (rating, profile): RatingEnriched => ({ ...rating, userProfile: toEnrichedProfile(profile), enrichedAt: now() }),
+      (rating, profile): RatingEnriched => ({ ...rating, userProfile: toEnrichedProfile(rating.userId, profile), enrichedAt: now() }),
       { name: 'join-user', repartitionName: 'ratings-by-user', valueSerde: ratings },
     )
     .selectKey((_userId, event) => event.id, { name: 'by-rating-id' });

@@ -121,7 +121,9 @@ export class HttpSink<K, V> implements HttpSinkHandle {
     // with concurrency 1 would dead-letter records instead of waiting.
     if (threshold > this.maxAttempts) throw new ConfigError(`toHttp(${name}): option breakerThreshold (${threshold}) must not exceed maxAttempts (${this.maxAttempts})`);
     this.client = options.client ?? axios.create();
-    this.secrets = options.auth === undefined ? [] : [options.auth];
+    // The whole header value, and the credential alone (an endpoint may echo it without its scheme).
+    const credential = options.auth?.replace(/^\S+\s+/, '');
+    this.secrets = options.auth === undefined ? [] : [...new Set([options.auth, credential ?? ''])].filter((secret) => secret.length >= 4);
     this.breaker = circuitBreaker(
       handleWhen((error) => error instanceof RetriableHttpError),
       { halfOpenAfter: this.halfOpenAfterMs, breaker: new ConsecutiveBreaker(threshold) },
@@ -232,7 +234,7 @@ export class HttpSink<K, V> implements HttpSinkHandle {
       headers: {
         ...(options.body === undefined ? { 'Content-Type': 'application/json' } : {}),
         ...custom,
-        'Idempotency-Key': key,
+        'Idempotency-Key': headerSafeKey(key),
         ...(options.auth === undefined ? {} : { Authorization: options.auth }),
       },
     };
@@ -268,6 +270,16 @@ export class HttpSink<K, V> implements HttpSinkHandle {
 
 function newBackoff(options: HttpSinkOptions<unknown, unknown>['backoff']): ExponentialBackoff<unknown> {
   return new ExponentialBackoff({ initialDelay: options?.initialMs ?? 200, maxDelay: options?.maxMs ?? 30_000 });
+}
+
+/**
+ * A key as it can travel in a header: HTTP header values are Latin-1 and axios trims them and drops
+ * CR/LF, which would give distinct keys (`評価-1` and `評判-1`, ` r-7` and `r-7`) one value. A key of
+ * visible ASCII other than `%` is sent as it is; any other is percent-encoded (UTF-8). An encoded
+ * key always holds a `%` and a key sent as it is never does, so distinct keys stay distinct.
+ */
+export function headerSafeKey(key: string): string {
+  return /^[\x21-\x24\x26-\x7e]+$/.test(key) ? key : encodeURIComponent(key);
 }
 
 function defaultIdempotencyKey(record: StreamRecord<unknown, unknown>): string {

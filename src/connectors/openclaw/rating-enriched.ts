@@ -46,11 +46,14 @@ export function ratingEnrichedSerde(): Serde<RatingEnriched> {
 }
 
 /**
- * Keeps only the profile fields the contract has: the `users` topic may carry more (a column
- * added in PostgreSQL) and the schema is what subscribers rely on.
+ * The profile as the contract has it, for the user `userId`: only the contract's fields (the `users`
+ * topic may carry more, e.g. a column added in PostgreSQL), the id always the user's (a `users`
+ * value with another or no `id` is still that key's row), and a field that is not a string is
+ * `null` rather than a made-up text like `[object Object]`.
  */
-export function toEnrichedProfile(profile: Readonly<Record<string, unknown>> | null): EnrichedUserProfile | null {
-  if (profile === null) return null;
-  const text = (value: unknown): string | null => (value === null || value === undefined ? null : String(value));
-  return { id: String(profile['id']), name: text(profile['name']), email: text(profile['email']), tier: text(profile['tier']), updatedAt: text(profile['updatedAt']) };
+export function toEnrichedProfile(userId: string, profile: unknown): EnrichedUserProfile | null {
+  if (profile === null || profile === undefined) return null;
+  const fields = typeof profile === 'object' && !Array.isArray(profile) ? (profile as Readonly<Record<string, unknown>>) : {};
+  const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+  return { id: userId, name: text(fields['name']), email: text(fields['email']), tier: text(fields['tier']), updatedAt: text(fields['updatedAt']) };
 }

@@ -37,7 +37,8 @@ describe('review: subscribeRatingsEnriched', () => {
   // In batch mode the invalid record at offset 2 is reported before the valid records at offsets 0
   // and 1 are handed to onBatch: a consumer that quarantines and acts in order (e.g. "the last thing
   // seen for this partition") sees offset 2 before offsets 0 and 1.
-  it('in batch mode, reports an invalid record in its place in the offset order', async () => {
+  // Known break, not fixed yet (README, known limits): `it.fails` turns red once it is fixed.
+  it.fails('in batch mode, reports an invalid record in its place in the offset order', async () => {
     setUp([good(0), good(1), bad(2), good(3)]);
     const seen: number[] = [];
     await subscribe({

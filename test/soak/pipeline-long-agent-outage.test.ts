@@ -9,13 +9,13 @@
  * once on `ratings_enriched`, every rating accepted by the agent, no dead letters, app running.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { StreamsApp, silentLogger } from '../../../src/index.ts';
-import { KafkaTransport } from '../../../src/transport/kafka/index.ts';
-import { ratingsEnrichment } from '../../../topologies/ratings-enrichment.ts';
-import { startAiAgentServer, type AiAgentServer } from '../../support/ai-agent-server.ts';
-import { enrichedType } from '../../support/rating-pipeline.ts';
-import { hasKafka, kafkaBrokers, uniqueName } from '../../support/services.ts';
-import { consumeUntil, createTopics, produce } from '../../support/streams-harness.ts';
+import { StreamsApp, silentLogger } from '../../src/index.ts';
+import { KafkaTransport } from '../../src/transport/kafka/index.ts';
+import { ratingsEnrichment } from '../../topologies/ratings-enrichment.ts';
+import { startAiAgentServer, type AiAgentServer } from '../support/ai-agent-server.ts';
+import { enrichedType } from '../support/rating-pipeline.ts';
+import { hasKafka, kafkaBrokers, uniqueName } from '../support/services.ts';
+import { consumeUntil, createTopics, produce } from '../support/streams-harness.ts';
 
 describe.skipIf(!hasKafka)('review: AI agent down for longer than the transaction timeout (exactly-once)', () => {
   let agent: AiAgentServer | undefined;
