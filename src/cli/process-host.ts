@@ -36,6 +36,8 @@ export interface RunProcessesOptions {
   readonly env?: Environment;
   readonly stdout?: Writable;
   readonly stderr?: Writable;
+  /** Stops the processes as SIGTERM does; given, the host leaves the process's signals alone (embedding, tests). */
+  readonly stop?: AbortSignal;
 }
 
 interface Registration {
@@ -91,7 +93,7 @@ export async function runProcesses(processes: readonly PipelineProcess[], option
   };
   const logger = host.logger(label);
 
-  const signalled = waitForSignal(complain);
+  const signalled = options.stop === undefined ? waitForSignal(complain) : aborted(options.stop);
   let server: OpsServer | undefined;
   const stop = (code: ExitCode) => shutdown({ registrations, server, checks: [...live, ...ready], metrics, complain }, code);
   let code: ExitCode = EXIT.ok;
@@ -128,6 +130,13 @@ export async function runProcesses(processes: readonly PipelineProcess[], option
     code = exitCodeOf(error);
   }
   return stop(code);
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }
 
 function waitForSignal(complain: (message: string) => void): Promise<NodeJS.Signals> {

@@ -6,7 +6,7 @@ import type { CliContext } from '../context.ts';
 /** What `npm start` runs, relative to this file; `.ts` under tsx, `.js` once compiled. */
 const DEV_ENTRY = '../../../topologies/rating-alerts/main';
 
-export function registerDev(program: Command, _context: CliContext): void {
+export function registerDev(program: Command, context: CliContext): void {
   program
     .command('dev')
     .summary('run the embedded example, what `npm start` runs')
@@ -19,6 +19,8 @@ export function registerDev(program: Command, _context: CliContext): void {
     .argument('[args...]', 'options of the example, after --')
     .allowUnknownOption()
     .action(async (args: string[]) => {
+      // The entry reads process.env itself: give it what .env adds, under the real environment.
+      for (const [name, value] of Object.entries(context.environment())) if (process.env[name] === undefined && value !== undefined) process.env[name] = value;
       const entry = fileURLToPath(new URL(`${DEV_ENTRY}${extname(fileURLToPath(import.meta.url))}`, import.meta.url));
       // The entry reads its options from process.argv, as when it is started directly.
       process.argv = [process.argv[0] ?? process.execPath, entry, ...args];
