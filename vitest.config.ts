@@ -25,7 +25,7 @@ export default defineConfig({
       },
       {
         // Longer fault runs on a real broker (three instances, SIGKILL/SIGSTOP rounds with dead
-        // letters, a network stall past the session timeout): `npm run test:soak`, about 2 minutes;
+        // letters, a network stall past the session timeout, a broker outage): `npm run test:soak`, about 3 minutes;
         // kept out of `npm test` to hold it under its time budget.
         test: {
           name: 'soak',

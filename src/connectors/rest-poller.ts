@@ -400,13 +400,20 @@ export class RestPoller {
     }, signal);
     // The policy's backoff does not end early on stop(): stop() does not wait for it.
     attempts.catch(() => undefined);
+    let abort = () => {};
     const stopped = new Promise<never>((_, reject) => {
-      const abort = () => reject(new StreamsError('the poller is stopping', { code: 'SHUTDOWN' }));
+      abort = () => reject(new StreamsError('the poller is stopping', { code: 'SHUTDOWN' }));
       if (signal.aborted) abort();
       else signal.addEventListener('abort', abort, { once: true });
     });
     stopped.catch(() => undefined);
-    const response = await Promise.race([attempts, stopped]);
+    let response: Awaited<typeof attempts>;
+    try {
+      response = await Promise.race([attempts, stopped]);
+    } finally {
+      // The signal lives as long as the poller: a listener left per request would pile up.
+      signal.removeEventListener('abort', abort);
+    }
     const status = response.status;
     if (status === 401 || status === 403) {
       throw new SourceError(`GET ${this.options.baseUrl}${path} answered ${status}: the API key was refused; set a valid key (OPENCLAW_API_KEY) and restart the poller`, { code: 'SOURCE_UNAUTHORIZED' });

@@ -354,7 +354,12 @@ export class StreamsApp {
       consumer.run({
         partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
         eachBatch: (batch, context) => (this.exactlyOnce ? this.onBatchExactlyOnce(batch, context) : this.onBatch(batch, context)),
-        onAssigned: (partitions) => (this.stateful ? this.onAssignedStateful(consumer, partitions) : this.onAssigned(consumer, partitions)),
+        onAssigned: (partitions) =>
+          this.stateful
+            ? // Partitions whose stores cannot be opened stay paused for good; the transports only log a
+              // failing callback, so the app would sit in `running` consuming nothing. It fails instead.
+              this.onAssignedStateful(consumer, partitions).catch((error: unknown) => void this.fail(toError(error)))
+            : this.onAssigned(consumer, partitions),
         onPosition: (tp, nextOffset) => this.onPosition(consumer, tp, nextOffset),
         onRevoked: (partitions) => this.onRevoked(partitions),
         onStopped: (error) =>

@@ -86,9 +86,11 @@ export class PostgresKeyValueStore<K, V> implements KeyValueStore<K, V> {
     try {
       await this.#pool.query(sql);
     } catch (error) {
-      // Two instances creating the table at once: one wins, the other finds it there.
+      // Two stores creating the table at once (the partitions of one table share it, and are opened
+      // together): one wins; PostgreSQL tells the other with 42P07, a unique violation on pg_type
+      // (23505) or, now and then, `type "..." already exists` (42710). The table is there.
       const code = (error as { code?: unknown }).code;
-      if (code !== '42P07' && code !== '23505') throw stateStoreFailure(this.name, `creating table ${this.#table}`, error, this.#secrets);
+      if (code !== '42P07' && code !== '23505' && code !== '42710') throw stateStoreFailure(this.name, `creating table ${this.#table}`, error, this.#secrets);
     }
     this.#state = 'ready';
   }

@@ -2,7 +2,7 @@
  * Exactly-once through an outage of the log: while the broker refuses producers, transactions and
  * offset reads, the failed tasks retry with backoff for as long as the app runs; when it is back,
  * they continue from their last commit. The app never goes to `failed`, and each output is written
- * once. (The same on a real broker: `test/integration/engine/exactly-once-outage.test.ts`.)
+ * once. (The same on a real broker: `test/soak/exactly-once-outage.test.ts`.)
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
 import {
