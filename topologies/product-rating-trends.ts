@@ -67,7 +67,12 @@ export interface ProductRatingTrendsOptions {
   readonly minRatings?: number;
   /** Default `ratings`. */
   readonly inputTopic?: string;
-  /** How `ratings` is encoded: JSON (the default), Avro binary as the ingest writes by default, or any serde. */
+  /**
+   * How the input is encoded: JSON (the default, for compatibility), Avro binary of
+   * `schemas/rating-event.avsc` (what `openClawIngest` writes by default), or any serde (e.g.
+   * `confluentAvroSerde`). Give it the same format as the ingest; bytes that do not decode are
+   * dead-lettered at the source.
+   */
   readonly ratingFormat?: 'avro' | 'json' | Serde<RatingEvent>;
   /** Default `product_rating_stats`. */
   readonly statsTopic?: string;
@@ -100,6 +105,13 @@ function checkOption(valid: boolean, option: string, requirement: string, value:
   }
 }
 
+function ratingSerde(format: ProductRatingTrendsOptions['ratingFormat']): Serde<RatingEvent> {
+  if (format === undefined || format === 'json') return jsonSerde<RatingEvent>();
+  if (format === 'avro') return avroSerdeFromFile<RatingEvent>(RATING_EVENT_SCHEMA_PATH);
+  if (typeof format === 'object' && format !== null && typeof format.deserialize === 'function') return format;
+  throw new TopologyError(`productRatingTrends(): option ratingFormat must be 'avro', 'json' or a serde (got ${String(format)})`, { context: { node: 'productRatingTrends' } });
+}
+
 function toStats(windowed: Windowed<string>, stats: RunningStats): ProductRatingStats {
   return {
     productId: windowed.key,
@@ -123,9 +135,7 @@ export function productRatingTrends(options: ProductRatingTrendsOptions = {}): T
   checkOption(Number.isInteger(minRatings) && minRatings >= 1, 'minRatings', 'a whole number >= 1', minRatings);
 
   const builder = new StreamsBuilder({ defaultKeySerde: 'string', defaultValueSerde: 'json' });
-  const format = options.ratingFormat ?? 'json';
-  const valueSerde = format === 'json' ? jsonSerde<RatingEvent>() : format === 'avro' ? avroSerdeFromFile<RatingEvent>(RATING_EVENT_SCHEMA_PATH) : format;
-  const ratings = builder.stream<string, RatingEvent>(options.inputTopic ?? 'ratings', { name: 'ratings-source', valueSerde });
+  const ratings = builder.stream<string, RatingEvent>(options.inputTopic ?? 'ratings', { name: 'ratings-source', valueSerde: ratingSerde(options.ratingFormat) });
 
   // Typed as ratings, but the bytes are whatever was published: check every field the windows use.
   const { valid, invalid } = ratings

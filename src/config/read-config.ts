@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { redactSecrets } from '../errors/redact.ts';
 import type { Environment } from './environment.ts';
 import { ConfigProblemsError } from './problems.ts';
-import type { ConfigOf, Variable } from './variable.ts';
+import type { ConfigOf, Variable, VariableDoc } from './variable.ts';
 
 export type Variables = Readonly<Record<string, Variable<unknown>>>;
 
@@ -34,7 +34,7 @@ interface Raw {
 }
 
 /** The variable's text: its own value or its file's content; `undefined` when neither is set (or empty). */
-function rawValue(variable: Variable<unknown>, env: Environment, problems: string[]): Raw {
+function rawValue(variable: Pick<VariableDoc, 'name' | 'secret'>, env: Environment, problems: string[]): Raw {
   const direct = env[variable.name] === '' ? undefined : env[variable.name];
   if (!variable.secret) return { value: direct };
   const fileVariable = `${variable.name}_FILE`;
@@ -94,6 +94,21 @@ export function checkConfig<V extends Variables>(variables: V, env: Environment,
     return variable.secret && value !== undefined ? [value] : [];
   });
   return { ok: true, config, secrets };
+}
+
+/**
+ * The values of the secret `variables` given as files (`<NAME>_FILE`), for code that reads
+ * `process.env` itself; every problem (unreadable, empty, set twice) is listed, no value shown.
+ */
+export function secretsFromFiles(variables: readonly Pick<VariableDoc, 'name' | 'secret'>[], env: Environment): { readonly values: Readonly<Record<string, string>>; readonly problems: readonly string[] } {
+  const problems: string[] = [];
+  const values: Record<string, string> = {};
+  for (const variable of variables) {
+    if (!variable.secret) continue;
+    const raw = rawValue(variable, env, problems);
+    if (raw.file !== undefined && raw.value !== undefined) values[variable.name] = raw.value;
+  }
+  return { values, problems };
 }
 
 /** `checkConfig`, throwing a `ConfigProblemsError` that lists every problem. */

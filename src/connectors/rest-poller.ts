@@ -400,7 +400,7 @@ export class RestPoller {
     }, signal);
     // The policy's backoff does not end early on stop(): stop() does not wait for it.
     attempts.catch(() => undefined);
-    let abort = () => {};
+    let abort: (() => void) | undefined;
     const stopped = new Promise<never>((_, reject) => {
       abort = () => reject(new StreamsError('the poller is stopping', { code: 'SHUTDOWN' }));
       if (signal.aborted) abort();
@@ -412,7 +412,7 @@ export class RestPoller {
       response = await Promise.race([attempts, stopped]);
     } finally {
       // The signal lives as long as the poller: a listener left per request would pile up.
-      signal.removeEventListener('abort', abort);
+      if (abort !== undefined) signal.removeEventListener('abort', abort);
     }
     const status = response.status;
     if (status === 401 || status === 403) {

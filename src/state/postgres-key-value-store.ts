@@ -86,11 +86,13 @@ export class PostgresKeyValueStore<K, V> implements KeyValueStore<K, V> {
     try {
       await this.#pool.query(sql);
     } catch (error) {
-      // Two stores creating the table at once (the partitions of one table share it, and are opened
-      // together): one wins; PostgreSQL tells the other with 42P07, a unique violation on pg_type
-      // (23505) or, now and then, `type "..." already exists` (42710). The table is there.
+      // Two stores creating the table at once (two instances, or the partitions of one store, which
+      // share it): one wins, and the other is refused in one of three ways depending on when the
+      // winner committed. Refused or not, the table must be there now.
       const code = (error as { code?: unknown }).code;
       if (code !== '42P07' && code !== '23505' && code !== '42710') throw stateStoreFailure(this.name, `creating table ${this.#table}`, error, this.#secrets);
+      const found = await this.#pool.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [this.#table]).catch(() => undefined);
+      if (found?.rows[0]?.present !== true) throw stateStoreFailure(this.name, `creating table ${this.#table}`, error, this.#secrets);
     }
     this.#state = 'ready';
   }

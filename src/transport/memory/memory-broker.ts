@@ -235,6 +235,16 @@ export class MemoryBroker {
     return removed;
   }
 
+  /**
+   * Deletes a partition's records below `offset` (Kafka's DeleteRecords, what retention does on a
+   * real broker): the log start offset moves up, never past the last stable offset; offsets are
+   * kept, and a reader behind the new start continues at the first record left (those below are
+   * lost to it, as past retention on Kafka). Returns how many entries were removed.
+   */
+  deleteRecords(topic: string, partition: number, offset: number): number {
+    return this.partitionLog({ topic, partition }).deleteBefore(offset);
+  }
+
   /** Calls `listener` whenever a topic's readable content changes; returns the function that stops it. */
   watch(listener: TopicListener): () => void {
     this.listeners.add(listener);

@@ -128,6 +128,18 @@ export class PartitionLog {
     return before - this.entries.length;
   }
 
+  /**
+   * Removes the entries below `offset`, never past the last stable offset (an open transaction's
+   * records stay), as Kafka's DeleteRecords moves a partition's log start offset. Offsets are kept;
+   * a reader positioned below the new start continues at the first entry left. Returns how many
+   * entries were removed.
+   */
+  deleteBefore(offset: number): number {
+    const removed = this.indexOf(Math.min(offset, this.lastStableOffset));
+    this.entries.splice(0, removed);
+    return removed;
+  }
+
   /** Index of the first entry at or after `offset` (entries are sorted, possibly with gaps). */
   private indexOf(offset: number): number {
     let low = 0;

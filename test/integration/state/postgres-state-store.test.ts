@@ -243,6 +243,22 @@ describe.skipIf(!hasPostgres)('PostgreSQL-backed state stores', () => {
     await after.close();
   });
 
+  it('the stores of several partitions creating their shared table at once all start', async () => {
+    // The partitions of one store share a table; an app opening them together runs their
+    // CREATE TABLE IF NOT EXISTS concurrently, and PostgreSQL may refuse all but one of them.
+    for (let round = 0; round < 5; round++) {
+      // Connections already open, as in a running app, so the statements really run side by side.
+      await Promise.all(Array.from({ length: 4 }, () => pool.query('SELECT pg_sleep(0.05)')));
+      const table = tableName('together');
+      const stores = Array.from({ length: 6 }, () => usersStore({ table }).store);
+      await Promise.all(stores.map((store) => store.init()));
+      await stores[0]?.put('u-1', user(1));
+      await stores[0]?.flush();
+      expect(await stores[5]?.get('u-1')).toEqual(user(1));
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+
   it('keys and values are stored as their serdes\' bytes (bytea)', async () => {
     const table = tableName('bytes');
     const { store } = usersStore({ table });

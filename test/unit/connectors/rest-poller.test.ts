@@ -107,6 +107,20 @@ describe('RestPoller', () => {
     expect(api.requests.every((request) => request.auth === 'Bearer sk-secret-key-123')).toBe(true);
   });
 
+  it('leaves no listener behind on its stop signal per request, however long it polls', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    cleanups.push(async () => void process.off('warning', onWarning));
+    const api = listApi([]);
+    const { poller } = await setup(api, { intervalMs: 1 });
+    await poller.start();
+    // Node warns once an AbortSignal holds more than 10 listeners of one event.
+    await until(() => api.requests.length >= 30, '30 polls');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.filter((warning) => warning.includes('MaxListenersExceeded'))).toEqual([]);
+  });
+
   it('drops items at or before the cursor and repeats inside a page, when pages overlap', async () => {
     // Every answer also repeats the 5 items before the asked position and doubles its first item.
     const api = listApi(items, (request) => {

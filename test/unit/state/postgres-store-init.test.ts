@@ -1,40 +1,50 @@
 /**
- * Opening a PostgreSQL-backed store creates its table with CREATE TABLE IF NOT EXISTS. The stores
- * of a table's partitions share one table and are opened together, and PostgreSQL lets concurrent
- * creations of one table fail: with a unique violation on pg_type (23505), or, less often, with
- * `type "..." already exists` (42710; seen in about 1 of 40 starts of the pipeline end-to-end test,
- * which then never consumed anything). Both mean the table is there. Other errors still fail.
+ * `PostgresKeyValueStore.init()` when another store creates the same table at the same moment (the
+ * partitions of one store share its table): PostgreSQL refuses the loser with 42P07, 23505 or
+ * 42710 depending on timing. The store starts when the table is there, and fails when it is not.
+ * The timing cannot be forced on a real server, so a scripted pool answers here.
  */
-import pg from 'pg';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import type pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { StateStoreError } from '../../../src/errors/streams-error.ts';
 import { jsonSerde, stringSerde } from '../../../src/serdes/index.ts';
 import { PostgresKeyValueStore } from '../../../src/state/index.ts';
 
-const refused = (code: string, message: string) => Object.assign(new Error(message), { code });
+function scriptedPool(createError: { code: string; message: string }, tableThere: boolean): { pool: pg.Pool; statements: string[] } {
+  const statements: string[] = [];
+  const query = async (sql: string) => {
+    statements.push(sql.split(' ').slice(0, 3).join(' '));
+    if (sql.startsWith('CREATE TABLE')) throw Object.assign(new Error(createError.message), { code: createError.code });
+    if (sql.includes('to_regclass')) return { rows: [{ present: tableThere }] };
+    throw new Error(`unexpected statement ${sql}`);
+  };
+  // Only `query` is used by init(); the rest of pg.Pool is not needed here.
+  return { pool: { query } as unknown as pg.Pool, statements };
+}
 
-describe('PostgresKeyValueStore.init', () => {
-  const pool = new pg.Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none' });
-  afterEach(() => {
-    vi.restoreAllMocks();
-  });
-  afterAll(() => pool.end());
+const store = (pool: pg.Pool) => new PostgresKeyValueStore<string, unknown>({ name: 'users', pool, table: 'state_users', keySerde: stringSerde(), valueSerde: jsonSerde() });
 
-  const store = () => new PostgresKeyValueStore<string, unknown>({ name: 'users', pool, table: 'state_users', keySerde: stringSerde(), valueSerde: jsonSerde() });
-
-  for (const [code, message] of [
+describe('PostgresKeyValueStore.init() racing another creator', () => {
+  it.each([
     ['42P07', 'relation "state_users" already exists'],
     ['23505', 'duplicate key value violates unique constraint "pg_type_typname_nsp_index"'],
     ['42710', 'type "state_users" already exists'],
-  ] as const) {
-    it(`takes ${code} (${message}) from a concurrent creation as "the table is there"`, async () => {
-      vi.spyOn(pool, 'query').mockImplementation(() => Promise.reject(refused(code, message)));
-      await expect(store().init()).resolves.toBeUndefined();
-    });
-  }
+  ])('starts after %s when the table is there', async (code, message) => {
+    const { pool, statements } = scriptedPool({ code, message }, true);
+    await expect(store(pool).init()).resolves.toBeUndefined();
+    expect(statements).toEqual(['CREATE TABLE IF', 'SELECT to_regclass($1) IS']);
+  });
 
-  it('fails on any other error', async () => {
-    vi.spyOn(pool, 'query').mockImplementation(() => Promise.reject(refused('42501', 'permission denied for schema public')));
-    await expect(store().init()).rejects.toBeInstanceOf(StateStoreError);
+  it('fails, naming the table, when the refusal was not a race and no table is there', async () => {
+    const { pool } = scriptedPool({ code: '42710', message: 'type "state_users" already exists' }, false);
+    const init = store(pool).init();
+    await expect(init).rejects.toBeInstanceOf(StateStoreError);
+    await expect(init).rejects.toThrow(/creating table "state_users" failed: type "state_users" already exists/);
+  });
+
+  it('fails at once on any other error', async () => {
+    const { pool, statements } = scriptedPool({ code: '42501', message: 'permission denied for schema public' }, true);
+    await expect(store(pool).init()).rejects.toThrow(/permission denied/);
+    expect(statements).toEqual(['CREATE TABLE IF']);
   });
 });

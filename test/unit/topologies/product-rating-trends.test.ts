@@ -3,7 +3,7 @@
  * (record timestamps), with grace, alerts and dead letters.
  */
 import { describe, expect, it } from 'vitest';
-import { TopologyError } from '../../../src/index.ts';
+import { RATING_EVENT_SCHEMA_PATH, TopologyError, avroSerdeFromFile } from '../../../src/index.ts';
 import { TopologyTestDriver } from '../../../src/testing/index.ts';
 import {
   productRatingTrends,
@@ -134,6 +134,25 @@ describe('product rating trends', () => {
     expect(JSON.parse(letters[0]?.value?.toString() ?? 'null')).toMatchObject({ id: 'bad-score', score: 9 });
     expect(summary(stats.readKeyValuesToList())).toEqual([{ key: 'p1', start: 0, end: 60_000, count: 1, average: 4 }]);
     expect(driver.committedOffset('ratings')).toBe(5);
+  });
+
+  it('reads Avro ratings, as the ingest writes them, with ratingFormat avro, and dead-letters bytes that do not decode', () => {
+    const driver = new TopologyTestDriver(productRatingTrends({ ratingFormat: 'avro' }), { applicationId: 'trends' });
+    const ratings = driver.createInputTopic<string, RatingEvent>('ratings', { keySerde: 'string', valueSerde: avroSerdeFromFile<RatingEvent>(RATING_EVENT_SCHEMA_PATH) });
+    const raw = driver.createInputTopic<string, Buffer>('ratings', { keySerde: 'string', valueSerde: 'bytes' });
+    const stats = driver.createOutputTopic<string, ProductRatingStats>('product_rating_stats', serdes);
+    const rating = (id: string, score: number, at: number): RatingEvent => ({ id, productId: 'p1', userId: 'u1', score, comment: null, timestamp: at });
+    ratings.pipeInput('r1', rating('r1', 5, 1_000), { timestamp: 1_000 });
+    ratings.pipeInput('r2', rating('r2', 2, 2_000), { timestamp: 2_000 });
+    raw.pipeInput('r3', Buffer.from(JSON.stringify(rating('r3', 1, 3_000))), { timestamp: 3_000 });
+    ratings.pipeInput('r4', rating('r4', 4, 90_000), { timestamp: 90_000 }); // closes [0, 60 s)
+
+    expect(summary(stats.readKeyValuesToList())).toEqual([{ key: 'p1', start: 0, end: 60_000, count: 2, average: 3.5 }]);
+    expect(driver.deadLetters().map((letter) => [letter.key?.toString(), letter.error.errorCode])).toEqual([['r3', 'DESERIALIZATION_FAILED']]);
+  });
+
+  it('refuses an unknown ratingFormat when the topology is built', () => {
+    expect(() => productRatingTrends({ ratingFormat: 'xml' as 'json' })).toThrow(/option ratingFormat must be 'avro', 'json' or a serde/);
   });
 
   it('re-keys by product through a repartition topic, shown by describe()', () => {
