@@ -5,20 +5,24 @@
  * invalid ones to `ratings_dlq` (the raw item, the reasons, a correlation id), each page in one
  * Kafka transaction with the poller's cursor: every rating reaches Kafka once, across crashes.
  *
- * Run it: `OPENCLAW_URL=http://127.0.0.1:8080 OPENCLAW_API_KEY=... KAFKA_BROKERS=127.0.0.1:9092 tsx topologies/openclaw-ingest.ts`
- * (optional: `RATING_FORMAT=json`, `SCHEMA_REGISTRY_URL=http://127.0.0.1:8081/apis/ccompat/v7` for the
- * Confluent wire format, `RATINGS_TOPIC`, `RATINGS_DLQ_TOPIC`, `POLL_INTERVAL_MS`, `POLL_PAGE_SIZE`,
- * `ALERT_WEBHOOK_URL`, `INGEST_NAME`, `OPS_PORT` (default 9464, 0 = off) for /metrics, /healthz and /readyz).
+ * Run it: `OPENCLAW_URL=http://127.0.0.1:8080 OPENCLAW_API_KEY=... KAFKA_BROKERS=127.0.0.1:9092 rating-streams run openclaw-ingest`
+ * (or `tsx topologies/openclaw-ingest.ts`); the variables it reads are `OPENCLAW_INGEST_VARIABLES`
+ * (README "Configuration"), with `OPS_PORT` (default 9464, 0 = off) for /metrics, /healthz and /readyz.
  * One replica only: a second one fences the first (see `RestPoller`).
  */
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { DeadLetterAlerts } from '../src/connectors/dead-letter-alerts.ts';
 import { RATING_EVENT_SCHEMA_PATH, validateRating, type RatingEvent } from '../src/connectors/openclaw/rating-event.ts';
+import { ratingFormatOf } from '../src/connectors/openclaw/rating-format.ts';
 import { RestPoller, type PollerState } from '../src/connectors/rest-poller.ts';
 import type { PollCursor } from '../src/connectors/cursor-topic.ts';
-import { DLQ_HEADERS, avroSerdeFromFile, fitDeadLetter, payloadBytes, confluentAvroSerde, jsonSerde, defaultLogger, type Logger, type Serde } from '../src/index.ts';
+import { DLQ_HEADERS, avroSerdeFromFile, fitDeadLetter, payloadBytes, jsonSerde, defaultLogger, type Logger, type Serde } from '../src/index.ts';
 import type { OutgoingRecord, Transport } from '../src/transport/transport.ts';
+import { ALERT_WEBHOOK_URL, INGEST_NAME, KAFKA_BROKERS, OPENCLAW_API_KEY, OPENCLAW_URL, POLL_INTERVAL_MS, POLL_PAGE_SIZE, RATINGS_DLQ_TOPIC, RATINGS_TOPIC, RATING_FORMAT, SCHEMA_REGISTRY_URL, ratingFormatProblems, type ConfigOf } from '../src/config/index.ts';
+import { EXIT } from '../src/cli/exit-codes.ts';
+import { pipelineProcess, type PipelineProcess, type ProcessEnd, type ProcessHost, type RunningProcess } from '../src/cli/pipeline-process.ts';
+import { runProcesses } from '../src/cli/process-host.ts';
 
 export interface OpenClawIngestOptions {
   readonly transport: Transport;
@@ -154,63 +158,73 @@ export function ratingCursor(item: unknown): PollCursor | undefined {
   return { timestamp, id };
 }
 
-/** Runs the ingest from the environment until SIGTERM / SIGINT; exits 1 when it cannot go on. */
-async function main(): Promise<void> {
+/** The variables the ingest reads (README "Configuration"). */
+export const OPENCLAW_INGEST_VARIABLES = {
+  KAFKA_BROKERS,
+  OPENCLAW_URL,
+  OPENCLAW_API_KEY,
+  RATING_FORMAT,
+  SCHEMA_REGISTRY_URL,
+  RATINGS_TOPIC,
+  RATINGS_DLQ_TOPIC,
+  INGEST_NAME,
+  POLL_INTERVAL_MS,
+  POLL_PAGE_SIZE,
+  ALERT_WEBHOOK_URL,
+};
+export type OpenClawIngestConfig = ConfigOf<typeof OPENCLAW_INGEST_VARIABLES>;
+
+/** Why the poller's state ends the process, and with which exit code; `undefined` while it can go on. */
+function endOf(state: PollerState, reason: string | undefined): ProcessEnd | undefined {
+  if (state === 'unauthorized') return { code: EXIT.unauthorized, reason: reason ?? 'the OpenClaw API refused the key' };
+  if (state === 'fenced' || state === 'failed') return { code: EXIT.failure, reason: reason ?? state };
+  return undefined;
+}
+
+/**
+ * Runs the ingest with `config` in `host` (metrics, checks, logger): until stopped, or until the
+ * API refuses the key (exit code 3), another instance fences it or it fails (1).
+ */
+export async function runOpenClawIngest(config: OpenClawIngestConfig, host: ProcessHost): Promise<RunningProcess> {
   const [{ KafkaTransport }, ops] = await Promise.all([import('../src/transport/kafka/index.ts'), import('../src/observability/index.ts')]);
-  const env = (name: string, fallback?: string): string => {
-    const value = process.env[name] ?? fallback;
-    if (value === undefined || value === '') {
-      process.stderr.write(`openclaw-ingest: ${name} is not set\n`);
-      process.exit(2);
-    }
-    return value;
-  };
-  const number = (name: string): number | undefined => (process.env[name] ? Number(process.env[name]) : undefined);
-  const format = env('RATING_FORMAT', 'avro');
-  const registryUrl = process.env['SCHEMA_REGISTRY_URL'];
-  if (format !== 'avro' && format !== 'json') {
-    process.stderr.write(`openclaw-ingest: RATING_FORMAT must be avro or json (got ${format})\n`);
-    process.exit(2);
-  }
-  const apiKey = env('OPENCLAW_API_KEY');
-  const ratingsTopic = process.env['RATINGS_TOPIC'] ?? 'ratings';
   // With a registry, Avro in the Confluent wire format, the schema registered under `<topic>-value`.
-  const serde = registryUrl
-    ? await confluentAvroSerde<RatingEvent>({ registryUrl, schema: RATING_EVENT_SCHEMA_PATH, topic: ratingsTopic })
-    : format;
-  const transport = new KafkaTransport({ brokers: env('KAFKA_BROKERS', '127.0.0.1:9092').split(','), clientId: 'openclaw-ingest', logLevel: 'nothing' });
-  const logger = defaultLogger(process.env['INGEST_NAME'] || 'openclaw-ingest', { secrets: [apiKey] });
+  const format = await ratingFormatOf(config);
+  const transport = new KafkaTransport({ brokers: config.KAFKA_BROKERS, clientId: 'openclaw-ingest', logLevel: 'nothing' });
+  const logger = host.logger(config.INGEST_NAME);
   const ingest = openClawIngest({
     transport,
     logger,
-    url: env('OPENCLAW_URL'),
-    apiKey,
-    format: serde,
-    ratingsTopic,
-    ...(process.env['INGEST_NAME'] ? { name: process.env['INGEST_NAME'] } : {}),
-    ...(process.env['RATINGS_DLQ_TOPIC'] ? { deadLetterTopic: process.env['RATINGS_DLQ_TOPIC'] } : {}),
-    ...(number('POLL_INTERVAL_MS') === undefined ? {} : { intervalMs: number('POLL_INTERVAL_MS') as number }),
-    ...(number('POLL_PAGE_SIZE') === undefined ? {} : { pageSize: number('POLL_PAGE_SIZE') as number }),
-    ...(process.env['ALERT_WEBHOOK_URL'] ? { alerts: { webhookUrl: process.env['ALERT_WEBHOOK_URL'] } } : {}),
+    url: config.OPENCLAW_URL,
+    apiKey: config.OPENCLAW_API_KEY,
+    format,
+    ratingsTopic: config.RATINGS_TOPIC,
+    name: config.INGEST_NAME,
+    deadLetterTopic: config.RATINGS_DLQ_TOPIC,
+    intervalMs: config.POLL_INTERVAL_MS,
+    pageSize: config.POLL_PAGE_SIZE,
+    ...(config.ALERT_WEBHOOK_URL === undefined ? {} : { alerts: { webhookUrl: config.ALERT_WEBHOOK_URL } }),
   });
-  const metrics = new ops.StreamsMetrics({ processMetrics: true });
-  metrics.watchPoller(ingest.poller);
-  const server = await ops.startOpsServerFromEnv({
-    logger,
-    metrics,
+  host.metrics.watchPoller(ingest.poller);
+  const ended = new Promise<ProcessEnd>((resolve) => {
+    ingest.poller.onStateChange((state) => {
+      const end = endOf(state, ingest.poller.health().reason);
+      if (end !== undefined) resolve(end);
+    });
+  });
+  host.register({
+    name: 'openclaw-ingest',
     checks: { live: [ops.pollerAlive(ingest.poller)], ready: [ops.pollerReady(ingest.poller), ops.brokerConnected(transport)] },
+    stop: () => ingest.stop(),
   });
-  const exit = (code: number) => void ingest.stop().finally(() => server?.close()).finally(() => process.exit(code));
-  const stopOn = (state: PollerState) => {
-    if (state === 'unauthorized' || state === 'fenced' || state === 'failed') {
-      process.stderr.write(`openclaw-ingest: ${ingest.poller.health().reason ?? state}\n`);
-      exit(1);
-    }
-  };
-  ingest.poller.onStateChange(stopOn);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => exit(0));
   await ingest.start();
-  process.stdout.write('RUNNING\n');
+  return { ended };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
+export const openClawIngestProcess: PipelineProcess = pipelineProcess({
+  name: 'openclaw-ingest',
+  variables: OPENCLAW_INGEST_VARIABLES,
+  refine: ratingFormatProblems,
+  run: runOpenClawIngest,
+});
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exit(await runProcesses([openClawIngestProcess], { label: 'openclaw-ingest' }));

@@ -7,9 +7,35 @@
  * so a rating counts in the minute it was given, not the one it arrived in: a late rating still
  * counts while its window is open (`graceMs` after its end, in stream time) and is dropped after.
  *
+ * Run it: `KAFKA_BROKERS=127.0.0.1:9092 rating-streams run product-rating-trends` (or `tsx
+ * topologies/product-rating-trends.ts`); the variables it reads are
+ * `PRODUCT_RATING_TRENDS_VARIABLES` (README "Configuration"). `RATING_FORMAT` and
+ * `SCHEMA_REGISTRY_URL` must be the ingest's.
+ *
  * @example
  * const app = new StreamsApp(productRatingTrends({ alertThreshold: 2 }), { applicationId: 'rating-trends', transport });
  */
+import { pathToFileURL } from 'node:url';
+import {
+  KAFKA_BROKERS,
+  PROCESSING_GUARANTEE,
+  PRODUCT_STATS_TOPIC,
+  RATINGS_DLQ_TOPIC,
+  RATINGS_TOPIC,
+  RATING_ALERTS_TOPIC,
+  RATING_FORMAT,
+  SCHEMA_REGISTRY_URL,
+  TRENDS_ALERT_THRESHOLD,
+  TRENDS_GRACE_MS,
+  TRENDS_MIN_RATINGS,
+  applicationId,
+  ratingFormatProblems,
+  type ConfigOf,
+} from '../src/config/index.ts';
+import { pipelineProcess, type PipelineProcess, type ProcessHost, type RunningProcess } from '../src/cli/pipeline-process.ts';
+import { runProcesses } from '../src/cli/process-host.ts';
+import { runStreamsAppProcess } from '../src/cli/streams-app-process.ts';
+import { ratingFormatOf } from '../src/connectors/openclaw/rating-format.ts';
 import { RATING_EVENT_SCHEMA_PATH, StreamsBuilder, TimeWindows, TopologyError, avroSerdeFromFile, jsonSerde, type RatingEvent, type Serde, type Topology, type Windowed } from '../src/index.ts';
 
 export type { RatingEvent };
@@ -138,3 +164,59 @@ export function productRatingTrends(options: ProductRatingTrendsOptions = {}): T
 
   return builder.build();
 }
+
+/** The variables the trends read (README "Configuration"). */
+export const PRODUCT_RATING_TRENDS_VARIABLES = {
+  KAFKA_BROKERS,
+  APPLICATION_ID: applicationId('product-rating-trends'),
+  PROCESSING_GUARANTEE,
+  RATING_FORMAT,
+  SCHEMA_REGISTRY_URL,
+  RATINGS_TOPIC,
+  RATINGS_DLQ_TOPIC,
+  PRODUCT_STATS_TOPIC,
+  RATING_ALERTS_TOPIC,
+  TRENDS_GRACE_MS,
+  TRENDS_ALERT_THRESHOLD,
+  TRENDS_MIN_RATINGS,
+};
+export type ProductRatingTrendsConfig = ConfigOf<typeof PRODUCT_RATING_TRENDS_VARIABLES>;
+
+/** The topology `config` describes; `ratingFormat` defaults to the configured one without a registry (for `describe`). */
+export function productRatingTrendsFromConfig(config: ProductRatingTrendsConfig, ratingFormat: 'avro' | 'json' | Serde<RatingEvent> = config.RATING_FORMAT): Topology {
+  return productRatingTrends({
+    ratingFormat,
+    inputTopic: config.RATINGS_TOPIC,
+    statsTopic: config.PRODUCT_STATS_TOPIC,
+    alertsTopic: config.RATING_ALERTS_TOPIC,
+    graceMs: config.TRENDS_GRACE_MS,
+    alertThreshold: config.TRENDS_ALERT_THRESHOLD,
+    minRatings: config.TRENDS_MIN_RATINGS,
+  });
+}
+
+/** Runs the trends with `config` in `host`: until stopped, or until the app fails (exit code 1). */
+export async function runProductRatingTrends(config: ProductRatingTrendsConfig, host: ProcessHost): Promise<RunningProcess> {
+  return runStreamsAppProcess(
+    {
+      name: 'product-rating-trends',
+      topology: productRatingTrendsFromConfig(config, await ratingFormatOf(config)),
+      brokers: config.KAFKA_BROKERS,
+      applicationId: config.APPLICATION_ID,
+      processingGuarantee: config.PROCESSING_GUARANTEE,
+      deadLetterTopic: config.RATINGS_DLQ_TOPIC,
+    },
+    host,
+  );
+}
+
+export const productRatingTrendsProcess: PipelineProcess = pipelineProcess({
+  name: 'product-rating-trends',
+  streamsApp: true,
+  variables: PRODUCT_RATING_TRENDS_VARIABLES,
+  refine: ratingFormatProblems,
+  topology: (config) => productRatingTrendsFromConfig(config),
+  run: runProductRatingTrends,
+});
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exit(await runProcesses([productRatingTrendsProcess], { label: 'product-rating-trends' }));

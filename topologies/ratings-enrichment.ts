@@ -11,18 +11,40 @@
  * and several instances split the work. `ratings_enriched` is keyed by rating id again.
  *
  * Run it: `KAFKA_BROKERS=127.0.0.1:9092 DATABASE_URL=postgres://postgres@127.0.0.1:5432/test
- * AI_AGENT_ENDPOINT=http://127.0.0.1:8090/ratings tsx topologies/ratings-enrichment.ts` (optional:
- * `AI_AGENT_TOKEN` sent as `Authorization: Bearer …`, `PROCESSING_GUARANTEE` (default
- * exactly-once), `RATING_FORMAT` (avro|json, as the ingest writes), `USERS_CACHE_ENTRIES`,
- * `APPLICATION_ID`, `OPS_PORT` (default 9464, 0 = off) for /metrics, /healthz and /readyz). Without
- * `DATABASE_URL` the table is kept in memory; without `AI_AGENT_ENDPOINT` only the topic is written.
+ * AI_AGENT_ENDPOINT=http://127.0.0.1:8090/ratings rating-streams run ratings-enrichment` (or `tsx
+ * topologies/ratings-enrichment.ts`); the variables it reads are `RATINGS_ENRICHMENT_VARIABLES`
+ * (README "Configuration"), with `OPS_PORT` (default 9464, 0 = off) for /metrics, /healthz and
+ * /readyz. `RATING_FORMAT` and `SCHEMA_REGISTRY_URL` must be the ingest's: with a registry,
+ * `ratings` is read in the Confluent wire format. Without `DATABASE_URL` the table is kept in
+ * memory; without `AI_AGENT_ENDPOINT` only the topic is written.
  */
 import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
 import { RATING_EVENT_SCHEMA_PATH, validateRating, type RatingEvent, type RatingRules } from '../src/connectors/openclaw/rating-event.ts';
 import { ratingEnrichedSerde, toEnrichedProfile, type RatingEnriched } from '../src/connectors/openclaw/rating-enriched.ts';
 import type { HttpSinkHandle, HttpSinkOptions } from '../src/connectors/http-sink.ts';
+import { ratingFormatOf } from '../src/connectors/openclaw/rating-format.ts';
 import { StreamsBuilder, TopologyError, avroSerdeFromFile, jsonSerde, type Serde, type Topology } from '../src/index.ts';
+import {
+  AI_AGENT_ENDPOINT,
+  AI_AGENT_TOKEN,
+  APPLICATION_ID,
+  DATABASE_URL,
+  KAFKA_BROKERS,
+  PROCESSING_GUARANTEE,
+  RATINGS_DLQ_TOPIC,
+  RATINGS_ENRICHED_TOPIC,
+  RATINGS_TOPIC,
+  RATING_FORMAT,
+  SCHEMA_REGISTRY_URL,
+  USERS_CACHE_ENTRIES,
+  USERS_TOPIC,
+  ratingFormatProblems,
+  type ConfigOf,
+} from '../src/config/index.ts';
+import { pipelineProcess, type PipelineProcess, type ProcessHost, type RunningProcess } from '../src/cli/pipeline-process.ts';
+import { runStreamsAppProcess } from '../src/cli/streams-app-process.ts';
+import { runProcesses } from '../src/cli/process-host.ts';
 import type { KeyLoader } from '../src/state/read-through-key-value-store.ts';
 
 export { RATING_ENRICHED_SCHEMA_PATH, ratingEnrichedSerde, ratingEnrichedType, type RatingEnriched, type EnrichedUserProfile } from '../src/connectors/openclaw/rating-enriched.ts';
@@ -122,64 +144,70 @@ export function ratingsEnrichment(options: RatingsEnrichmentOptions = {}): Ratin
   return { topology: builder.build(), aiSink, usersStore };
 }
 
-/** Runs the enrichment from the environment until SIGTERM / SIGINT. */
-async function main(): Promise<void> {
-  const [{ KafkaTransport }, { StreamsApp, defaultLogger }, ops, { default: pgModule }] = await Promise.all([
-    import('../src/transport/kafka/index.ts'),
-    import('../src/index.ts'),
-    import('../src/observability/index.ts'),
-    import('pg'),
-  ]);
-  const env = process.env;
-  const guarantee = env['PROCESSING_GUARANTEE'] ?? 'exactly-once';
-  const format = env['RATING_FORMAT'] ?? 'avro';
-  if ((guarantee !== 'exactly-once' && guarantee !== 'at-least-once') || (format !== 'avro' && format !== 'json')) {
-    process.stderr.write(`ratings-enrichment: PROCESSING_GUARANTEE must be exactly-once or at-least-once (got ${guarantee}), RATING_FORMAT avro or json (got ${format})\n`);
-    process.exit(2);
-  }
-  const pool = env['DATABASE_URL'] ? new pgModule.Pool({ connectionString: env['DATABASE_URL'], max: 4 }) : undefined;
-  const token = env['AI_AGENT_TOKEN'];
-  const endpoint = env['AI_AGENT_ENDPOINT'];
-  const { topology, aiSink } = ratingsEnrichment({
-    ratingFormat: format,
-    users: { ...(pool ? { pool } : {}), ...(env['USERS_CACHE_ENTRIES'] ? { cacheEntries: Number(env['USERS_CACHE_ENTRIES']) } : {}) },
+/** The variables the enrichment reads (README "Configuration"). */
+export const RATINGS_ENRICHMENT_VARIABLES = {
+  KAFKA_BROKERS,
+  APPLICATION_ID,
+  PROCESSING_GUARANTEE,
+  RATING_FORMAT,
+  SCHEMA_REGISTRY_URL,
+  RATINGS_TOPIC,
+  USERS_TOPIC,
+  RATINGS_ENRICHED_TOPIC,
+  RATINGS_DLQ_TOPIC,
+  DATABASE_URL,
+  USERS_CACHE_ENTRIES,
+  AI_AGENT_ENDPOINT,
+  AI_AGENT_TOKEN,
+};
+export type RatingsEnrichmentConfig = ConfigOf<typeof RATINGS_ENRICHMENT_VARIABLES>;
+
+/** The topology `config` describes, without connecting to anything (no pool, no registry: for `describe`). */
+export function ratingsEnrichmentFromConfig(config: RatingsEnrichmentConfig, ratingFormat: 'avro' | 'json' | Serde<RatingEvent> = config.RATING_FORMAT, pool?: pg.Pool): RatingsEnrichment {
+  const endpoint = config.AI_AGENT_ENDPOINT;
+  const token = config.AI_AGENT_TOKEN;
+  return ratingsEnrichment({
+    ratingFormat,
+    ratingsTopic: config.RATINGS_TOPIC,
+    usersTopic: config.USERS_TOPIC,
+    enrichedTopic: config.RATINGS_ENRICHED_TOPIC,
+    users: { ...(pool ? { pool } : {}), cacheEntries: config.USERS_CACHE_ENTRIES },
     ...(endpoint ? { aiAgent: { url: endpoint, ...(token ? { auth: `Bearer ${token}` } : {}) } } : {}),
   });
-  const logger = defaultLogger('ratings-enrichment', { secrets: token ? [token] : [] });
-  if (!endpoint) logger.warn({}, 'AI_AGENT_ENDPOINT is not set: enriched ratings go to the topic only');
-  const transport = new KafkaTransport({ brokers: (env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(','), clientId: 'ratings-enrichment', logLevel: 'nothing' });
-  const app = new StreamsApp(topology, {
-    applicationId: env['APPLICATION_ID'] ?? 'ratings-enrichment',
-    transport,
-    processingGuarantee: guarantee,
-    deadLetterTopic: env['RATINGS_DLQ_TOPIC'] ?? 'ratings_dlq',
-    logger,
-    secrets: token ? [token] : [],
-  });
-  // Started before the app, so /readyz says 503 while the users table is restored.
-  const metrics = new ops.StreamsMetrics({ processMetrics: true, apps: [app.applicationId] });
-  metrics.watchApp(app);
-  metrics.watchStores(() => app.storeStats(), app.applicationId);
-  if (aiSink) metrics.watchHttpSink(aiSink);
-  const server = await ops.startOpsServerFromEnv({
-    logger,
-    metrics,
-    checks: {
-      live: [ops.appAlive(app, token ? [token] : [])],
-      ready: [ops.appReady(app), ops.brokerConnected(transport), ...(aiSink ? [ops.httpCircuitClosed(aiSink)] : [])],
-    },
-  });
-  const shutdown = () =>
-    void app
-      .stop()
-      .finally(() => server?.close())
-      .finally(() => void (pool?.end() ?? Promise.resolve()).finally(() => process.exit(app.state === 'failed' ? 1 : 0)));
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, shutdown);
-  app.onStateChange((state) => {
-    if (state === 'failed') shutdown();
-  });
-  await app.start();
-  process.stdout.write('RUNNING\n');
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
+/** Runs the enrichment with `config` in `host`: until stopped, or until the app fails (exit code 1). */
+export async function runRatingsEnrichment(config: RatingsEnrichmentConfig, host: ProcessHost): Promise<RunningProcess> {
+  const [ops, { default: pgModule }] = await Promise.all([import('../src/observability/index.ts'), import('pg')]);
+  const pool = config.DATABASE_URL === undefined ? undefined : new pgModule.Pool({ connectionString: config.DATABASE_URL, max: 4 });
+  const { topology, aiSink } = ratingsEnrichmentFromConfig(config, await ratingFormatOf(config), pool);
+  if (config.AI_AGENT_ENDPOINT === undefined) host.logger('ratings-enrichment').warn({}, 'AI_AGENT_ENDPOINT is not set: enriched ratings go to the topic only');
+  if (aiSink) host.metrics.watchHttpSink(aiSink);
+  return runStreamsAppProcess(
+    {
+      name: 'ratings-enrichment',
+      topology,
+      brokers: config.KAFKA_BROKERS,
+      applicationId: config.APPLICATION_ID,
+      processingGuarantee: config.PROCESSING_GUARANTEE,
+      deadLetterTopic: config.RATINGS_DLQ_TOPIC,
+      secrets: config.AI_AGENT_TOKEN === undefined ? [] : [config.AI_AGENT_TOKEN],
+      ready: aiSink ? [ops.httpCircuitClosed(aiSink)] : [],
+      afterStop: async () => {
+        await pool?.end();
+      },
+    },
+    host,
+  );
+}
+
+export const ratingsEnrichmentProcess: PipelineProcess = pipelineProcess({
+  name: 'ratings-enrichment',
+  streamsApp: true,
+  variables: RATINGS_ENRICHMENT_VARIABLES,
+  refine: ratingFormatProblems,
+  topology: (config) => ratingsEnrichmentFromConfig(config).topology,
+  run: runRatingsEnrichment,
+});
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exit(await runProcesses([ratingsEnrichmentProcess], { label: 'ratings-enrichment' }));

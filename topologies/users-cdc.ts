@@ -3,15 +3,18 @@
  * value: JSON profile, tombstone on delete): an initial snapshot, then every change in commit
  * order per user, each batch in one Kafka transaction with its cursor (see `UsersCdc`).
  *
- * Run it: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test KAFKA_BROKERS=127.0.0.1:9092 tsx topologies/users-cdc.ts`
- * (optional: `USERS_TOPIC`, `USERS_CDC_NAME`, `USERS_CDC_BATCH_SIZE`, `USERS_CDC_INTERVAL_MS`, `OPS_PORT`
- * (default 9464, 0 = off) for /metrics, /healthz and /readyz).
+ * Run it: `DATABASE_URL=postgres://postgres@127.0.0.1:5432/test KAFKA_BROKERS=127.0.0.1:9092 rating-streams run users-cdc`
+ * (or `tsx topologies/users-cdc.ts`); the variables it reads are `USERS_CDC_VARIABLES` (README
+ * "Configuration"), with `OPS_PORT` (default 9464, 0 = off) for /metrics, /healthz and /readyz.
  * One replica only: a second one fences the first.
  */
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { UsersCdc, type UsersCdcOptions } from '../src/connectors/postgres/users-cdc.ts';
 import { defaultLogger } from '../src/index.ts';
+import { DATABASE_URL_REQUIRED, KAFKA_BROKERS, USERS_CDC_BATCH_SIZE, USERS_CDC_INTERVAL_MS, USERS_CDC_NAME, USERS_TOPIC, type ConfigOf } from '../src/config/index.ts';
+import { pipelineProcess, runsUntilStopped, type PipelineProcess, type ProcessHost, type RunningProcess } from '../src/cli/pipeline-process.ts';
+import { runProcesses } from '../src/cli/process-host.ts';
 
 export { UsersCdc, usersMapping, cdcMigrations, type UsersCdcOptions, type UserProfile, type CdcTableMapping } from '../src/connectors/postgres/users-cdc.ts';
 export { runMigrations, type Migration } from '../src/connectors/postgres/migrations.ts';
@@ -21,41 +24,52 @@ export function usersCdc(options: UsersCdcOptions): UsersCdc {
   return new UsersCdc({ logger: defaultLogger('users-cdc'), ...options });
 }
 
-/** Runs the CDC from the environment until SIGTERM / SIGINT. */
-async function main(): Promise<void> {
+/** The variables the users CDC reads (README "Configuration"). */
+export const USERS_CDC_VARIABLES = {
+  KAFKA_BROKERS,
+  DATABASE_URL: DATABASE_URL_REQUIRED,
+  USERS_TOPIC,
+  USERS_CDC_NAME,
+  USERS_CDC_BATCH_SIZE,
+  USERS_CDC_INTERVAL_MS,
+};
+export type UsersCdcConfig = ConfigOf<typeof USERS_CDC_VARIABLES>;
+
+/** Runs the CDC with `config` in `host` until stopped (a failed poll is retried, never fatal). */
+export async function runUsersCdc(config: UsersCdcConfig, host: ProcessHost): Promise<RunningProcess> {
   const [{ KafkaTransport }, ops] = await Promise.all([import('../src/transport/kafka/index.ts'), import('../src/observability/index.ts')]);
-  const env = (name: string, fallback: string): string => process.env[name] ?? fallback;
-  const pool = new pg.Pool({ connectionString: env('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/test'), max: 2 });
-  const transport = new KafkaTransport({ brokers: env('KAFKA_BROKERS', '127.0.0.1:9092').split(','), clientId: 'users-cdc', logLevel: 'nothing' });
-  const logger = defaultLogger('users-cdc');
+  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: 2 });
+  const transport = new KafkaTransport({ brokers: config.KAFKA_BROKERS, clientId: 'users-cdc', logLevel: 'nothing' });
   const cdc = usersCdc({
     pool,
-    logger,
+    logger: host.logger('users-cdc'),
     transport,
-    topic: env('USERS_TOPIC', 'users'),
-    name: env('USERS_CDC_NAME', 'users-cdc'),
-    batchSize: Number(env('USERS_CDC_BATCH_SIZE', '500')),
-    intervalMs: Number(env('USERS_CDC_INTERVAL_MS', '1000')),
+    topic: config.USERS_TOPIC,
+    name: config.USERS_CDC_NAME,
+    batchSize: config.USERS_CDC_BATCH_SIZE,
+    intervalMs: config.USERS_CDC_INTERVAL_MS,
   });
-  const metrics = new ops.StreamsMetrics({ processMetrics: true });
-  metrics.watchCdc(cdc);
+  host.metrics.watchCdc(cdc);
   let started = false;
-  const server = await ops.startOpsServerFromEnv({
-    logger,
-    metrics,
+  host.register({
+    name: 'users-cdc',
     checks: {
       ready: [
-        ops.check('started', () => started || 'snapshot or cursor not read yet'),
+        ops.check('users-cdc:started', () => started || 'snapshot or cursor not read yet'),
         ops.brokerConnected(transport),
         ops.check('postgres', async () => (await pool.query('SELECT 1')).rowCount === 1),
       ],
     },
+    stop: async () => {
+      await cdc.stop();
+      await pool.end();
+    },
   });
-  const shutdown = () => void cdc.stop().finally(() => server?.close()).finally(() => pool.end().finally(() => process.exit(0)));
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, shutdown);
   await cdc.start();
   started = true;
-  process.stdout.write('RUNNING\n');
+  return { ended: runsUntilStopped() };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
+export const usersCdcProcess: PipelineProcess = pipelineProcess({ name: 'users-cdc', variables: USERS_CDC_VARIABLES, run: runUsersCdc });
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exit(await runProcesses([usersCdcProcess], { label: 'users-cdc' }));

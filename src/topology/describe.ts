@@ -3,6 +3,7 @@
  * spirit of Kafka Streams' TopologyDescription) and as a Mermaid flowchart.
  */
 import type { TopologyNode } from './graph.ts';
+import { renderMermaid } from './mermaid.ts';
 import type { Topology } from './topology.ts';
 
 export interface NodeDescription {
@@ -103,39 +104,6 @@ function toText(subtopologies: readonly SubtopologyDescription[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-const mermaidId = (name: string) => name.replace(/[^A-Za-z0-9_]/g, '_');
-const mermaidText = (text: string) => text.replace(/"/g, '#quot;');
-
-function toMermaid(subtopologies: readonly SubtopologyDescription[]): string {
-  const lines = ['flowchart TD'];
-  const topics = new Set<string>();
-  const stores = new Set<string>();
-  const topicEdges: string[] = [];
-  for (const sub of subtopologies) {
-    lines.push(`  subgraph sub${sub.id}["Sub-topology ${sub.id}${sub.global ? ' (global)' : ''}"]`);
-    for (const node of sub.nodes) {
-      const label = mermaidText(`${node.name}<br/>${node.type}`);
-      const shape = node.kind === 'source' ? `(["${label}"])` : node.kind === 'sink' ? `[/"${label}"/]` : `["${label}"]`;
-      lines.push(`    ${mermaidId(node.name)}${shape}`);
-      if (node.topic !== undefined) {
-        const topicId = `topic_${mermaidId(node.topic)}`;
-        topics.add(`  ${topicId}[("${mermaidText(node.topic)}")]`);
-        topicEdges.push(node.kind === 'source' ? `  ${topicId} --> ${mermaidId(node.name)}` : `  ${mermaidId(node.name)} --> ${topicId}`);
-      }
-      if (node.store !== undefined) {
-        const storeId = `store_${mermaidId(node.store)}`;
-        stores.add(`  ${storeId}[["${mermaidText(`store: ${node.store}`)}"]]`);
-        topicEdges.push(`  ${mermaidId(node.name)} -.- ${storeId}`);
-      }
-    }
-    for (const node of sub.nodes) {
-      for (const successor of node.successors) lines.push(`    ${mermaidId(node.name)} --> ${mermaidId(successor)}`);
-    }
-    lines.push('  end');
-  }
-  return `${[...lines, ...topics, ...stores, ...topicEdges].join('\n')}\n`;
-}
-
 export function describeTopology(topology: Topology): TopologyDescription {
   const subtopologies = topology.subtopologies().map((sub) => ({
     id: sub.id,
@@ -145,6 +113,6 @@ export function describeTopology(topology: Topology): TopologyDescription {
   return {
     subtopologies,
     toString: () => toText(subtopologies),
-    toMermaid: () => toMermaid(subtopologies),
+    toMermaid: () => renderMermaid({ subtopologies }),
   };
 }

@@ -188,6 +188,8 @@ export interface TopicSpec {
   readonly partitions?: number;
   /** Broker topic configuration, e.g. `{ 'cleanup.policy': 'compact' }`. */
   readonly config?: Readonly<Record<string, string>>;
+  /** Copies of each partition; default the broker's `default.replication.factor`. The memory transport keeps one. */
+  readonly replicationFactor?: number;
 }
 
 export interface TransportAdmin {

@@ -43,6 +43,7 @@ export class KafkaAdmin implements TransportAdmin {
         topics: missing.map((spec) => ({
           topic: spec.topic,
           numPartitions: spec.partitions ?? 1,
+          ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }),
           configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
         })),
       });

@@ -28,6 +28,10 @@ export class TopicLog {
     if (!Number.isSafeInteger(partitions) || partitions < 1) {
       throw new TransportError(`cannot create topic ${spec.topic}: partitions must be a positive integer, got ${partitions}`, { context: { topic: spec.topic } });
     }
+    const replicas = spec.replicationFactor;
+    if (replicas !== undefined && (!Number.isSafeInteger(replicas) || replicas < 1)) {
+      throw new TransportError(`cannot create topic ${spec.topic}: replicationFactor must be a positive integer, got ${replicas}`, { context: { topic: spec.topic } });
+    }
     const maxMessageBytes = spec.config?.['max.message.bytes'];
     if (maxMessageBytes !== undefined && !/^\d+$/.test(maxMessageBytes)) {
       throw new TransportError(`cannot create topic ${spec.topic}: max.message.bytes must be a non-negative integer, got ${maxMessageBytes}`, {

@@ -231,7 +231,7 @@ describe.skipIf(!hasKafka)('OpenClaw ingest on a real broker', () => {
     expect(ingest.poller.health().healthy).toBe(true);
   }, 300_000);
 
-  it('401: the poller stops, reports unhealthy, and says why without the key (process exits 1)', async () => {
+  it('401: the poller stops, reports unhealthy, and says why without the key (process exits 3, credentials refused)', async () => {
     const { ratings, dlq, name } = await topics();
     const sim = await simulator({ apiKey: 'sim-key-secret-9f3a', total: 50, seed: 2 });
     sim.revokeKey(401);
@@ -242,7 +242,7 @@ describe.skipIf(!hasKafka)('OpenClaw ingest on a real broker', () => {
     let stdout = '';
     worker.child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     cleanups.push(async () => worker.child.kill('SIGKILL'));
-    expect(await worker.exited).toBe(1);
+    expect(await worker.exited).toBe(3);
     expect(worker.stderr()).toMatch(/answered 401: the API key was refused; set a valid key \(OPENCLAW_API_KEY\) and restart the poller/);
     expect(stdout).toMatch(/the API refused the credentials/);
     expect(stdout + worker.stderr()).not.toContain('sim-key-secret-9f3a');
