@@ -12,6 +12,7 @@
  * - the records are decoded with plain avsc and the published schema files only.
  */
 import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import pg from 'pg';
@@ -658,3 +659,91 @@ export async function waitUntilConsumed(transport: KafkaTransport, tail: TopicTa
     await admin.disconnect();
   }
 }
+
+/** A decoded record (avsc builds class instances) as the plain data JSON gives. */
+export const plain = (value: unknown): unknown => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
+export const sorted = (ids: Iterable<string>): string[] => [...ids].sort();
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
+    await pause(100);
+  }
+}
+
+export interface DrainOptions {
+  readonly transport: KafkaTransport;
+  readonly tail: TopicTail;
+  readonly names: PipelineNames;
+  readonly sim: OpenClawSimulator;
+  /** Ratings the test let the simulator serve. */
+  readonly released: number;
+  readonly pipeline: RunningPipeline;
+  /** Bound of each wait; default 120 s. */
+  readonly timeoutMs?: number;
+}
+
+export interface DrainedRun {
+  readonly run: RunRecords;
+  readonly validIds: string[];
+  readonly invalidIds: string[];
+  /** Partitions per topic (the sentinels written). */
+  readonly partitions: Map<string, number>;
+}
+
+/**
+ * The end of a run: waits until the simulator served every released rating, the ingest wrote each
+ * (valid or dead-lettered) and the enrichment committed both its inputs, stops the pipeline, and
+ * reads every topic to its end.
+ */
+export async function drainRun(options: DrainOptions): Promise<DrainedRun> {
+  const { transport, tail, names, sim, released, pipeline } = options;
+  const timeoutMs = options.timeoutMs ?? 120_000;
+  await waitUntil(() => sim.availableCount() === released, timeoutMs, () => `the simulator to serve all ${released} ratings (${sim.availableCount()})`);
+  const validIds = sim.expectedValid();
+  const invalidIds = sim.expectedInvalid();
+  const inputKeys = [...validIds, ...invalidIds];
+  await waitUntil(
+    () => {
+      const seen = new Set([...tail.records(names.ratings), ...tail.records(names.dlq)].map((r) => r.key));
+      return inputKeys.every((id) => seen.has(id));
+    },
+    timeoutMs,
+    () => `the ingest to write all ${validIds.length} valid and ${invalidIds.length} invalid ratings: ${JSON.stringify(pipeline.ingest.poller.stats())} ${JSON.stringify(pipeline.ingest.poller.health())}`,
+  );
+  await waitUntilConsumed(transport, tail, names.applicationId, names.ratings, timeoutMs);
+  await waitUntil(() => tail.records(names.repartition).length >= validIds.length, timeoutMs, () => `the ${validIds.length} re-keyed ratings (${tail.records(names.repartition).length})`);
+  await waitUntilConsumed(transport, tail, names.applicationId, names.repartition, timeoutMs);
+  await pipeline.stop();
+  const partitions = await writeSentinels(transport, [names.ratings, names.dlq, names.users, names.enriched, names.repartition]);
+  await waitUntil(() => [...partitions].every(([topic, count]) => tail.reachedEnd(topic, count)), timeoutMs, () => 'the tail to read every topic to its end');
+  return { run: runRecords(tail, names), validIds, invalidIds, partitions };
+}
+
+/**
+ * What breaks "each valid rating once in `ratings`, once in the join's input, once in
+ * `ratings_enriched`, unaltered": every list is empty when it holds.
+ */
+export function exactlyOnceViolations(run: RunRecords, validIds: readonly string[], served: ReadonlyMap<string, unknown>) {
+  const fields = ({ id, productId, userId: user, score, comment, timestamp }: Enriched) => ({ id, productId, userId: user, score, comment, timestamp });
+  const missing = (have: Iterable<string>) => {
+    const set = new Set(have);
+    return validIds.filter((id) => !set.has(id));
+  };
+  const valid = new Set(validIds);
+  return {
+    notInRatings: missing(run.ratings.keys()),
+    unexpectedInRatings: [...run.ratings.keys()].filter((id) => !valid.has(id)),
+    repeatedInRatings: [...run.ratings].filter(([, copies]) => copies.length !== 1).map(([id]) => id),
+    joinInputs: sorted([...run.joinOrder.values()].flat()).join(',') === sorted(validIds).join(',') ? [] : ['the join input is not each valid rating once'],
+    notEnriched: missing(run.enriched.keys()),
+    unexpectedEnriched: [...run.enriched.keys()].filter((id) => !valid.has(id)),
+    repeatedEnriched: [...run.enriched].filter(([, copies]) => copies.length !== 1).map(([id]) => id),
+    altered: [...run.enriched.values()].map((copies) => copies[0] as Enriched).filter((value) => !isDeepStrictEqual(plain(fields(value)), plain(served.get(value.id)))).map((value) => value.id),
+  };
+}
+
+/** `exactlyOnceViolations` with nothing in it. */
+export const NO_VIOLATIONS = { notInRatings: [], unexpectedInRatings: [], repeatedInRatings: [], joinInputs: [], notEnriched: [], unexpectedEnriched: [], repeatedEnriched: [], altered: [] };

@@ -23,12 +23,14 @@ import {
   pipelineNames,
   profileViolations,
   ratingsAfter,
-  runRecords,
+  drainRun,
+  exactlyOnceViolations,
+  NO_VIOLATIONS,
+  plain,
+  sorted,
+  waitUntil,
   startPipeline,
   userId,
-  waitUntilConsumed,
-  writeSentinels,
-  type Enriched,
 } from '../../support/rating-pipeline.ts';
 import { databaseUrl, hasKafka, hasPostgres } from '../../support/services.ts';
 
@@ -40,17 +42,8 @@ const OUTAGE_MS = 20_000;
 const SEGMENTS = [200, 200, 100] as const;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const plain = (value: unknown): unknown => (value === undefined ? undefined : JSON.parse(JSON.stringify(value)));
-const sorted = (ids: Iterable<string>) => [...ids].sort();
 const allUsers = Array.from({ length: USERS }, (_, i) => userId(i + 1));
 
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what()}`);
-    await sleep(100);
-  }
-}
 
 describe.skipIf(!hasKafka || !hasPostgres)('the rating pipeline through a broker outage (issue 9; a broker of its own)', () => {
   let broker: OwnBroker;
@@ -117,25 +110,7 @@ describe.skipIf(!hasKafka || !hasPostgres)('the rating pipeline through a broker
     released += SEGMENTS[2];
     clock.release(released);
 
-    await waitUntil(() => sim.availableCount() === released, 60_000, () => `the simulator to serve all ${released} ratings (${sim.availableCount()})`);
-    const validIds = sim.expectedValid();
-    const invalidIds = sim.expectedInvalid();
-    const inputKeys = [...validIds, ...invalidIds];
-    await waitUntil(
-      () => {
-        const seen = new Set([...tail.records(names.ratings), ...tail.records(names.dlq)].map((r) => r.key));
-        return inputKeys.every((id) => seen.has(id));
-      },
-      120_000,
-      () => `the ingest to write all ${validIds.length} valid and ${invalidIds.length} invalid ratings: ${JSON.stringify(pipeline.ingest.poller.stats())} ${JSON.stringify(pipeline.ingest.poller.health())}`,
-    );
-    await waitUntilConsumed(transport, tail, names.applicationId, names.ratings, 120_000);
-    await waitUntil(() => tail.records(names.repartition).length >= validIds.length, 60_000, () => `the ${validIds.length} re-keyed ratings (${tail.records(names.repartition).length})`);
-    await waitUntilConsumed(transport, tail, names.applicationId, names.repartition, 120_000);
-    await pipeline.stop();
-    const partitions = await writeSentinels(transport, [names.ratings, names.dlq, names.users, names.enriched, names.repartition]);
-    await waitUntil(() => [...partitions].every(([topic, count]) => tail.reachedEnd(topic, count)), 60_000, () => 'the tail to read every topic to its end');
-    const run = runRecords(tail, names);
+    const { run, validIds, invalidIds, partitions } = await drainRun({ transport, tail, names, sim, released, pipeline });
 
     // The outage hit a run in progress; nobody restarted anything.
     expect(enrichedAtKill).toBeLessThan(validIds.length);
@@ -143,14 +118,7 @@ describe.skipIf(!hasKafka || !hasPostgres)('the rating pipeline through a broker
     expect(run.undecodable).toEqual([]);
 
     // Each valid rating once in ratings, once in the join's input, once in ratings_enriched, unaltered.
-    expect(sorted(run.ratings.keys())).toEqual(sorted(validIds));
-    expect([...run.ratings].filter(([, copies]) => copies.length !== 1).map(([id]) => id)).toEqual([]);
-    expect(sorted([...run.joinOrder.values()].flat())).toEqual(sorted(validIds));
-    expect(sorted(run.enriched.keys())).toEqual(sorted(validIds));
-    expect([...run.enriched].filter(([, copies]) => copies.length !== 1).map(([id]) => id)).toEqual([]);
-    const served = new Map(sim.ratings().map((rating) => [rating.id, rating]));
-    const fields = ({ id, productId, userId: user, score, comment, timestamp }: Enriched) => ({ id, productId, userId: user, score, comment, timestamp });
-    expect([...run.enriched.values()].map((copies) => copies[0] as Enriched).filter((value) => !isDeepStrictEqual(plain(fields(value)), plain(served.get(value.id)))).map((value) => value.id)).toEqual([]);
+    expect(exactlyOnceViolations(run, validIds, new Map(sim.ratings().map((rating) => [rating.id, rating])))).toEqual(NO_VIOLATIONS);
 
     // Every change made in PostgreSQL while the broker was away is on `users`, once, in order.
     for (const id of allUsers) expect(run.userChanges.get(id) ?? [], id).toEqual(users.states(id).filter((state, index) => index > 0 || state !== null));
