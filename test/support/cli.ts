@@ -65,3 +65,17 @@ export function startCli(args: readonly string[], options: CliRunOptions = {}): 
 export function runCli(args: readonly string[], options: CliRunOptions = {}): Promise<CliResult> {
   return startCli(args, options).result;
 }
+
+/** The pipeline's topic and connector-name variables, each under `prefix`, so a test's run collides with no other. */
+export function pipelineTopicNames(prefix: string) {
+  return {
+    RATINGS_TOPIC: `${prefix}-ratings`,
+    RATINGS_DLQ_TOPIC: `${prefix}-dlq`,
+    USERS_TOPIC: `${prefix}-users`,
+    RATINGS_ENRICHED_TOPIC: `${prefix}-enriched`,
+    PRODUCT_STATS_TOPIC: `${prefix}-stats`,
+    RATING_ALERTS_TOPIC: `${prefix}-alerts`,
+    INGEST_NAME: `${prefix}-ingest`,
+    USERS_CDC_NAME: `${prefix}-cdc`,
+  };
+}

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTopicToEnd } from '../../../src/cli/dlq/read-topic.ts';
 import { KafkaTransport } from '../../../src/transport/kafka/index.ts';
 import type { IncomingRecord, OutgoingRecord } from '../../../src/transport/transport.ts';
-import { emptyDirectory, runCli, startCli, type CliProcess } from '../../support/cli.ts';
+import { emptyDirectory, runCli, startCli, type CliProcess, pipelineTopicNames } from '../../support/cli.ts';
 import { hasKafka, kafkaBrokers, uniqueName } from '../../support/services.ts';
 
 interface DeadLetterJson {
@@ -42,16 +42,7 @@ async function until(condition: () => Promise<boolean>, timeoutMs: number, what:
 
 describe.skipIf(!hasKafka)('rating-streams dlq inspect and dlq replay', () => {
   const prefix = uniqueName('cli-dlq');
-  const topics = {
-    RATINGS_TOPIC: `${prefix}-ratings`,
-    RATINGS_DLQ_TOPIC: `${prefix}-dlq`,
-    USERS_TOPIC: `${prefix}-users`,
-    RATINGS_ENRICHED_TOPIC: `${prefix}-enriched`,
-    PRODUCT_STATS_TOPIC: `${prefix}-stats`,
-    RATING_ALERTS_TOPIC: `${prefix}-alerts`,
-    INGEST_NAME: `${prefix}-ingest`,
-    USERS_CDC_NAME: `${prefix}-cdc`,
-  };
+  const topics = pipelineTopicNames(prefix);
   const fixed = `${prefix}-fixed`;
   const accepted = `${prefix}-accepted`;
   const env = { KAFKA_BROKERS: kafkaBrokers().join(','), ...topics, LOG_LEVEL: 'silent', OPS_PORT: '0', RATING_FORMAT: 'json' };

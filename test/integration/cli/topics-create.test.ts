@@ -5,21 +5,12 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { KafkaTransport } from '../../../src/transport/kafka/index.ts';
-import { runCli } from '../../support/cli.ts';
+import { runCli, pipelineTopicNames } from '../../support/cli.ts';
 import { hasKafka, kafkaBrokers, uniqueName } from '../../support/services.ts';
 
 describe.skipIf(!hasKafka)('rating-streams topics create', () => {
   const prefix = uniqueName('cli-topics');
-  const names = {
-    RATINGS_TOPIC: `${prefix}-ratings`,
-    RATINGS_DLQ_TOPIC: `${prefix}-dlq`,
-    USERS_TOPIC: `${prefix}-users`,
-    RATINGS_ENRICHED_TOPIC: `${prefix}-enriched`,
-    PRODUCT_STATS_TOPIC: `${prefix}-stats`,
-    RATING_ALERTS_TOPIC: `${prefix}-alerts`,
-    INGEST_NAME: `${prefix}-ingest`,
-    USERS_CDC_NAME: `${prefix}-cdc`,
-  };
+  const names = pipelineTopicNames(prefix);
   const all = [...Object.values(names).slice(0, 6), `${names.INGEST_NAME}-cursor`, `${names.USERS_CDC_NAME}-cursor`];
   const env = { KAFKA_BROKERS: kafkaBrokers().join(','), ...names };
   const transport = new KafkaTransport({ brokers: kafkaBrokers(), logLevel: 'nothing' });
