@@ -7,50 +7,11 @@
  * is a secret: never logged." Topic contract: the rating id is "UTF-8" and "the `Idempotency-Key`
  * sent to the AI agent".
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StreamsBuilder, type HttpSinkOptions } from '../../../src/index.ts';
 import { TopologyTestDriver } from '../../../src/testing/index.ts';
+import { TestServer, type Handler } from '../../support/recording-server.ts';
 
-interface Received {
-  readonly headers: IncomingMessage['headers'];
-  readonly body: string;
-  readonly at: number;
-}
-
-type Handler = (request: Received, res: ServerResponse) => void;
-
-class TestServer {
-  readonly received: Received[] = [];
-  private server: Server | undefined;
-  port = 0;
-  constructor(private readonly handler: Handler) {}
-  async start(): Promise<void> {
-    const server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (chunk: Buffer) => chunks.push(chunk));
-      req.on('end', () => {
-        const request = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
-        this.received.push(request);
-        this.handler(request, res);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    this.server = server;
-    this.port = (server.address() as AddressInfo).port;
-  }
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (server === undefined) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-  get url(): string {
-    return `http://127.0.0.1:${this.port}/ratings`;
-  }
-}
 
 const serdes = { keySerde: 'string', valueSerde: 'json' } as const;
 const TOKEN = 's3cr3t-token-value-9f8e7d';
