@@ -200,7 +200,12 @@ export interface TransportAdmin {
   listTopics(): Promise<string[]>;
   /** Number of partitions; rejects with a TransportError naming the topic when it does not exist. */
   partitionCount(topic: string): Promise<number>;
-  /** High watermark per partition (the offset the next record will get). */
+  /**
+   * End offset per partition as a read_committed reader sees it: the last stable offset, which is
+   * the high watermark (the offset the next record will get) unless a transaction is open on the
+   * partition, and then the offset of that transaction's first record. Kafka writes a transaction's
+   * commit marker just after `commit()` returns, so the end offset can take a moment to move past it.
+   */
   endOffsets(topic: string): Promise<Map<number, number>>;
   /** Committed next-offset per partition for the group; partitions without a commit are absent. */
   committedOffsets(groupId: string, topic: string): Promise<Map<number, number>>;

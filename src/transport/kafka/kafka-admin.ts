@@ -1,13 +1,27 @@
 /** Topic and group administration over the kafkajs admin client. */
+import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
 import kafkajs, { type Admin } from 'kafkajs';
 import { TransportError } from '../../errors/streams-error.ts';
 import type { TopicSpec, TransportAdmin } from '../transport.ts';
-import { wrapKafkaError } from './errors.ts';
+import { protocolErrorType, wrapKafkaError } from './errors.ts';
 import type { ResolvedKafkaOptions } from './options.ts';
 import { requestListener } from './request-events.ts';
 
 // kafkajs is CommonJS and its enums are not visible as named ES-module exports.
 const { ConfigResourceTypes } = kafkajs;
+
+/**
+ * Answers of a group coordinator that is moving or still loading its offsets (a broker just
+ * started, a leader changed). kafkajs' admin asks the coordinator once and gives up; asked again
+ * a moment later, it answers.
+ */
+const COORDINATOR_NOT_READY: ReadonlySet<string> = new Set(['NOT_COORDINATOR_FOR_GROUP', 'COORDINATOR_NOT_AVAILABLE', 'COORDINATOR_LOAD_IN_PROGRESS']);
+
+/** About 10 s in all (100 ms doubling to 2 s, 8 attempts), then the last error stands. */
+const coordinatorRetry = retry(
+  handleWhen((error) => COORDINATOR_NOT_READY.has(protocolErrorType(error) ?? '')),
+  { maxAttempts: 7, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 2_000 }) },
+);
 
 export class KafkaAdmin implements TransportAdmin {
   private readonly admin: Admin;
@@ -88,7 +102,7 @@ export class KafkaAdmin implements TransportAdmin {
 
   async committedOffsets(groupId: string, topic: string): Promise<Map<number, number>> {
     const result = await this.call(`committedOffsets of group "${groupId}" on topic "${topic}"`, { topic }, () =>
-      this.admin.fetchOffsets({ groupId, topics: [topic] }),
+      coordinatorRetry.execute(() => this.admin.fetchOffsets({ groupId, topics: [topic] })),
     );
     const partitions = result.find((entry) => entry.topic === topic)?.partitions ?? [];
     // Kafka answers -1 for a partition the group never committed.

@@ -203,7 +203,7 @@ export class MemoryBroker {
 
   /** High watermark of every partition of the topic. */
   endOffsets(topic: string): Map<number, number> {
-    return new Map(this.topic(topic).partitions.map((log) => [log.partition, log.endOffset]));
+    return new Map(this.topic(topic).partitions.map((log) => [log.partition, log.lastStableOffset]));
   }
 
   /** The group's committed next offset for a partition, or undefined when it never committed one. */
