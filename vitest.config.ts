@@ -13,6 +13,8 @@ export default defineConfig({
           // order), never beside them.
           maxWorkers: 4,
           sequence: { groupOrder: 0 },
+          // Four files share two cores: a test that waits on real timers may take longer than alone.
+          testTimeout: 30_000,
         },
       },
       {
