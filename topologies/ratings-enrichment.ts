@@ -66,12 +66,18 @@ export interface RatingsEnrichmentOptions {
   /** Where the users table lives: PostgreSQL (a table per partition store) or, without `pool`, memory. */
   readonly users?: {
     readonly pool?: pg.Pool;
-    /** LRU entries per partition store in front of the table; default 10,000. */
+    /** LRU entries per partition store in front of the PostgreSQL table; default 10,000. A table in memory has no cache: it would only copy it. */
     readonly cacheEntries?: number;
     /** Reads a user the topic has never carried (e.g. from the source table). */
     readonly loader?: KeyLoader<string, UserRow>;
     /** Default `users`; with PostgreSQL, names the store's tables. */
     readonly storeName?: string;
+    /**
+     * A global table: every instance restores all of `users` and joins on the rating's user id
+     * directly, with no repartition topic (Kafka Streams' GlobalKTable). For a table that fits on
+     * every instance; default false (a table partitioned like `users`, ratings re-keyed to meet it).
+     */
+    readonly global?: boolean;
   };
   /** The AI agent: each enriched rating is POSTed as JSON with `Idempotency-Key: <rating id>`. */
   readonly aiAgent?: Omit<HttpSinkOptions<string, RatingEnriched>, 'idempotencyKey' | 'name'>;
@@ -107,16 +113,16 @@ export function ratingsEnrichment(options: RatingsEnrichmentOptions = {}): Ratin
   const usersStore = options.users?.storeName ?? 'users';
   const builder = new StreamsBuilder({ defaultKeySerde: 'string', defaultValueSerde: 'json' });
 
-  const users = builder.table<string, UserRow>(options.usersTopic ?? 'users', {
+  const usersTable = {
     name: 'users-table',
     valueSerde: 'json',
     store: {
       name: usersStore,
-      cache: { maxEntries: cacheEntries },
-      ...(options.users?.pool === undefined ? {} : { postgres: { pool: options.users.pool } }),
+      ...(options.users?.pool === undefined ? {} : { postgres: { pool: options.users.pool }, cache: { maxEntries: cacheEntries } }),
       ...(options.users?.loader === undefined ? {} : { loader: options.users.loader }),
     },
-  });
+  } as const;
+  const usersTopic = options.usersTopic ?? 'users';
 
   // Bytes that do not decode go to the dead-letter topic (the deserialization policy's default).
   const source = builder.stream<string, RatingEvent>(options.ratingsTopic ?? 'ratings', { name: 'ratings-source', valueSerde: ratings });
@@ -129,15 +135,15 @@ export function ratingsEnrichment(options: RatingsEnrichmentOptions = {}): Ratin
     .defaultBranch({ name: 'invalid' });
   invalid.deadLetter({ name: 'invalid-rating', reason: (_id, check) => (check.ok ? 'not a valid rating' : check.reasons.join('; ')) });
 
-  const enriched = valid
-    .flatMapValues((check) => (check.ok ? [check.rating] : []), { name: 'valid-rating' })
-    .selectKey((_id, rating) => rating.userId, { name: 'ratings-by-user' })
-    .leftJoin(
-      users,
-      (rating, profile): RatingEnriched => ({ ...rating, userProfile: toEnrichedProfile(rating.userId, profile), enrichedAt: now() }),
-      { name: 'join-user', repartitionName: 'ratings-by-user', valueSerde: ratings },
-    )
-    .selectKey((_userId, event) => event.id, { name: 'by-rating-id' });
+  const validRatings = valid.flatMapValues((check) => (check.ok ? [check.rating] : []), { name: 'valid-rating' });
+  const join = (rating: RatingEvent, profile: UserRow | null): RatingEnriched => ({ ...rating, userProfile: toEnrichedProfile(rating.userId, profile), enrichedAt: now() });
+  const enriched = options.users?.global
+    ? // Keyed by rating id throughout: the global table is looked up by the rating's user id.
+      validRatings.leftJoin(builder.globalTable<string, UserRow>(usersTopic, usersTable), (_id, rating) => rating.userId, join, { name: 'join-user' })
+    : validRatings
+        .selectKey((_id, rating) => rating.userId, { name: 'ratings-by-user' })
+        .leftJoin(builder.table<string, UserRow>(usersTopic, usersTable), join, { name: 'join-user', repartitionName: 'ratings-by-user', valueSerde: ratings })
+        .selectKey((_userId, event) => event.id, { name: 'by-rating-id' });
 
   enriched.to(options.enrichedTopic ?? 'ratings_enriched', { name: 'enriched-sink', valueSerde: options.enrichedSerde ?? ratingEnrichedSerde() });
   const aiSink = options.aiAgent === undefined ? undefined : enriched.toHttp({ ...options.aiAgent, name: 'ai-agent', idempotencyKey: (record) => record.value.id });

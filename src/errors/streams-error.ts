@@ -132,3 +132,18 @@ export function toError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
   return new Error(typeof thrown === 'string' ? thrown : JSON.stringify(thrown) ?? String(thrown));
 }
+
+/**
+ * Builds an error without capturing a call stack, for errors that report a decision rather than a
+ * fault (a record the topology rejected): capturing and formatting the runtime's stack cost more
+ * than the rest of the dead letter, and said nothing about the record. `stack` is the first line.
+ */
+export function withoutStack<E extends Error>(make: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}

@@ -4,7 +4,7 @@
  * to asynchronous steps; `close()` tears the whole pipeline down.
  */
 import { Subject, type SchedulerLike, type Subscription } from 'rxjs';
-import { ConfigError, ProductionError, SerializationError, StateStoreError, StreamsError, toError } from '../errors/streams-error.ts';
+import { ConfigError, ProductionError, SerializationError, StateStoreError, StreamsError, toError, withoutStack } from '../errors/streams-error.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { AnyRecord, DeadLetterSinkNode, ForEachSinkNode, NodeContext, TopicSinkNode, TopologyNode } from '../topology/graph.ts';
 import type { Topology } from '../topology/topology.ts';
@@ -300,7 +300,8 @@ export class Task {
     } catch (error) {
       reason = `the reason function of ${node.name} threw: ${toError(error).message}`;
     }
-    const error = new StreamsError(`${node.name}: ${reason}`, { code: 'RECORD_REJECTED', context: { node: node.name } });
+    // Nothing threw: the runtime's own call stack would say nothing about the record.
+    const error = withoutStack(() => new StreamsError(`${node.name}: ${reason}`, { code: 'RECORD_REJECTED', context: { node: node.name } }));
     this.deps.errors.handle('processing', node.name, record.lineage, error, 'dead-letter');
   }
 

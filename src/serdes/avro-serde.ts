@@ -46,12 +46,13 @@ export function avroSerde<T>(recordSchema: AvroRecordSchema): Serde<T> {
     name,
     serialize(value: T | null, topic: string): Buffer | null {
       if (value === null) return null;
-      const problems = invalidFields(type, value);
-      if (problems.length > 0) throw serializationFailure(name, topic, `invalid fields: ${listProblems(problems)}`);
       try {
+        // avsc checks every value as it writes it and throws on the first bad one, so a valid value
+        // (the usual case) is walked once; only a refused one is checked again to name every bad field.
         return type.toBuffer(value);
       } catch (error) {
-        throw serializationFailure(name, topic, reasonOf(error), error);
+        const problems = invalidFields(type, value);
+        throw serializationFailure(name, topic, problems.length > 0 ? `invalid fields: ${listProblems(problems)}` : reasonOf(error), error);
       }
     },
     deserialize(data: Buffer | null, topic: string): T | null {
@@ -112,10 +113,20 @@ function invalidFields(type: Type, value: unknown): string[] {
  * any standard writer is canonical, so the comparison has no false alarms in practice.)
  */
 function stringsWithInvalidUtf8(type: Type, value: unknown, data: Buffer): string[] {
+  // Nearly every record holds no U+FFFD at all: a scan that builds no paths settles it.
+  if (!holdsReplacement(value)) return [];
   const suspects: string[] = [];
   collectReplacementStrings(value, [], suspects);
   if (suspects.length === 0 || type.toBuffer(value).equals(data)) return [];
   return suspects;
+}
+
+function holdsReplacement(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes(REPLACEMENT_CHARACTER);
+  if (typeof value !== 'object' || value === null || Buffer.isBuffer(value)) return false;
+  if (Array.isArray(value)) return value.some(holdsReplacement);
+  for (const key of Object.keys(value)) if (holdsReplacement((value as Record<string, unknown>)[key])) return true;
+  return false;
 }
 
 function collectReplacementStrings(value: unknown, path: string[], into: string[]): void {

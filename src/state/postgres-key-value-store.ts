@@ -177,7 +177,7 @@ export class PostgresKeyValueStore<K, V> implements KeyValueStore<K, V> {
   async #write(key: K, value: V | undefined, valueBytes: Buffer | null): Promise<void> {
     this.#checkReady();
     const bytes = keyBytes(this.#keySerde, this.name, key);
-    const id = bytes.toString('latin1');
+    const id = this.#id(key);
     // Re-inserting moves the key to the end, so a batch lists keys in the order last written.
     this.#pending.delete(id);
     this.#pending.set(id, { key, keyBytes: bytes, value, valueBytes });

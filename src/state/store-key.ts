@@ -1,4 +1,5 @@
 import type { Serde } from '../serdes/serde.ts';
+import { stringSerde } from '../serdes/string-serde.ts';
 import { StateStoreError } from '../errors/streams-error.ts';
 
 /**
@@ -8,7 +9,12 @@ import { StateStoreError } from '../errors/streams-error.ts';
  * reference would make two equal keys two entries.
  */
 export function keyIdentity<K>(keySerde: Serde<K>, storeName: string): (key: K) => string {
-  return (key) => keyBytes(keySerde, storeName, key).toString('latin1');
+  const bytes = (key: K) => keyBytes(keySerde, storeName, key).toString('latin1');
+  // The string serde writes a string's UTF-8 bytes, and refuses strings that have none (lone
+  // surrogates); UTF-8 is one-to-one, so a well-formed string identifies its bytes by itself.
+  // That saves an encode and a decode per lookup; anything else takes the serde (and its error).
+  if (keySerde === stringSerde()) return (key) => (typeof key === 'string' && key.isWellFormed() ? key : bytes(key));
+  return bytes;
 }
 
 /** The key's bytes through its serde; a key serializing to `null` cannot be stored. */
