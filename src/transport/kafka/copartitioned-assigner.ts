@@ -9,7 +9,8 @@
  * whose number went to such a member goes to the least loaded member that reads the topic (members
  * of one group normally subscribe to the same topics, and then this never happens).
  */
-import { AssignerProtocol, type PartitionAssigner } from 'kafkajs';
+import type { PartitionAssigner } from 'kafkajs';
+import { AssignerProtocol } from './kafkajs.ts';
 import type { TopicPartition } from '../transport.ts';
 
 /** The protocol name members announce; distinct so a group never mixes it with round-robin members. */

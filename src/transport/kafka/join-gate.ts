@@ -14,7 +14,8 @@
  * release changes this shape the hook is not installed and the consumer falls back to revoking on
  * the instrumentation event alone (callers are told through `installed`).
  */
-import { PartitionAssigners, type Broker, type PartitionAssigner } from 'kafkajs';
+import type { Broker, PartitionAssigner } from 'kafkajs';
+import { PartitionAssigners } from './kafkajs.ts';
 import { waitAtMost } from '../wait-at-most.ts';
 
 export interface JoinGate {

@@ -1,14 +1,13 @@
 /** Topic and group administration over the kafkajs admin client. */
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
-import kafkajs, { type Admin } from 'kafkajs';
+import type { Admin } from 'kafkajs';
+import { ConfigResourceTypes } from './kafkajs.ts';
 import { TransportError } from '../../errors/streams-error.ts';
 import type { TopicSpec, TransportAdmin } from '../transport.ts';
 import { protocolErrorType, wrapKafkaError } from './errors.ts';
 import type { ResolvedKafkaOptions } from './options.ts';
 import { requestListener } from './request-events.ts';
 
-// kafkajs is CommonJS and its enums are not visible as named ES-module exports.
-const { ConfigResourceTypes } = kafkajs;
 
 /**
  * Answers of a group coordinator that is moving or still loading its offsets (a broker just

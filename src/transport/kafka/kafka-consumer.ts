@@ -48,7 +48,8 @@
  *   a batch runs: a handler that neither returns nor calls `heartbeat()` within the session timeout
  *   is evicted, and its later commits fail (retriable).
  */
-import { PartitionAssigners, type Consumer, type EachBatchPayload, type Logger } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Logger } from 'kafkajs';
+import { PartitionAssigners } from './kafkajs.ts';
 import { ConfigError, TransportError } from '../../errors/streams-error.ts';
 import type {
   BatchContext,

@@ -6,7 +6,8 @@
  * and keys partitioned with kafkajs' Java-compatible murmur2 partitioner, the same algorithm the
  * memory transport uses, so a key lands on the same partition on both.
  */
-import { Partitioners, type ICustomPartitioner, type Producer } from 'kafkajs';
+import type { ICustomPartitioner, Producer } from 'kafkajs';
+import { Partitioners } from './kafkajs.ts';
 import { ConfigError, TransportError } from '../../errors/streams-error.ts';
 import type { OutgoingRecord, ProducerOptions, TransportProducer, TransportTransaction } from '../transport.ts';
 import { wrapKafkaError } from './errors.ts';

@@ -8,6 +8,7 @@ import { KafkaConsumer } from './kafka-consumer.ts';
 import { KafkaProducer } from './kafka-producer.ts';
 import { installConnectionResetFix } from './connection-reset-fix.ts';
 import { installAbortedFilterFix } from './aborted-filter-fix.ts';
+import { fastProduce } from './kafkajs.ts';
 import { resolveKafkaOptions, type KafkaTransportOptions, type ResolvedKafkaOptions } from './options.ts';
 
 /**
@@ -32,6 +33,13 @@ export class KafkaTransport implements Transport {
       process.emitWarning('kafkajs changed shape: the fix for connections reset mid-response is not installed; a reset may stall or crash a client', {
         code: 'RATING_STREAMS_KAFKAJS_SHAPE',
       });
+    }
+    const fast = fastProduce();
+    if (!fast.grouping || !fast.encoding) {
+      process.emitWarning(
+        `the faster produce path is not fully installed (${fast.grouping ? '' : 'grouping: kafkajs was loaded before the transport; '}${fast.encoding ? '' : 'encoding: kafkajs changed shape'}): sends work, with more CPU per record`,
+        { code: 'RATING_STREAMS_KAFKAJS_SHAPE' },
+      );
     }
     if (!installAbortedFilterFix()) {
       process.emitWarning('kafkajs changed shape: the fix for aborted transactions delivered to read_committed consumers is not installed', {

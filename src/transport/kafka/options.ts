@@ -5,7 +5,8 @@
  */
 import { connect as netConnect, isIP } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { Kafka, logLevel as KafkaLogLevel, type ISocketFactory, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import type { ISocketFactory, KafkaConfig, SASLOptions } from 'kafkajs';
+import { Kafka, logLevel as KafkaLogLevel } from './kafkajs.ts';
 import { ConfigError } from '../../errors/streams-error.ts';
 import { redactSecrets } from '../../errors/redact.ts';
 import { createLogCreator } from './logging.ts';
