@@ -128,7 +128,9 @@ export function ratingsEnrichment(options: RatingsEnrichmentOptions = {}): Ratin
   const source = builder.stream<string, RatingEvent>(options.ratingsTopic ?? 'ratings', { name: 'ratings-source', valueSerde: ratings });
 
   // Decoded is not valid: JSON may hold anything, and Avro cannot say "1..5" or "not empty".
-  const checked = source.mapValues((rating) => validateRating(rating, options.rules), { name: 'validate-rating' });
+  // Bytes the rating schema's own strict serde decoded have its types: only the rules are left.
+  const rules: RatingRules = { ...options.rules, decodedWithSchema: options.ratingFormat === undefined || options.ratingFormat === 'avro' };
+  const checked = source.mapValues((rating) => validateRating(rating, rules), { name: 'validate-rating' });
   const { valid, invalid } = checked
     .split({ name: 'rating-check' })
     .branch((_id, check) => check.ok, { name: 'valid' })

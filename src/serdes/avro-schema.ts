@@ -3,24 +3,32 @@ import avro, { type Type } from 'avsc';
 import { SchemaError } from '../errors/streams-error.ts';
 import { reasonOf } from './serde-failure.ts';
 
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const TWO_32 = 4_294_967_296;
+/** avsc turns this into the varint right away, so one buffer serves every write. */
+const SCRATCH = Buffer.alloc(8);
 
 /**
  * A `long` that is exact for every safe integer. avsc's built-in long computes the zigzag varint in
  * floating point, which flips the sign of negative values below -2^52 when writing and reading
- * (-4503599627370497 comes back as 4503599627370496, no error). Going through 64-bit two's
- * complement with BigInt is exact; a wire value outside ±(2^53 - 1) is refused, never rounded.
+ * (-4503599627370497 comes back as 4503599627370496, no error). Going through the 64-bit two's
+ * complement bytes, split into two exact 32-bit halves, is exact; a wire value outside
+ * ±(2^53 - 1) is refused, never rounded.
  */
 const EXACT_LONG: Type = avro.types.LongType.__with({
   fromBuffer(buf: Buffer): number {
-    const n = buf.readBigInt64LE(0);
-    if (n > MAX_SAFE || n < -MAX_SAFE) throw new Error('long beyond ±(2^53 - 1) cannot be a JavaScript number exactly');
-    return Number(n);
+    const low = buf.readUInt32LE(0);
+    const high = buf.readInt32LE(4);
+    // |n| <= 2^53 - 1 means high in [-2^21, 2^21 - 1], and -2^53 itself (high -2^21, low 0) is out.
+    if (high > 0x1f_ffff || high < -0x20_0000 || (high === -0x20_0000 && low === 0)) {
+      throw new Error('long beyond ±(2^53 - 1) cannot be a JavaScript number exactly');
+    }
+    return high * TWO_32 + low;
   },
   toBuffer(n: number): Buffer {
-    const buf = Buffer.alloc(8);
-    buf.writeBigInt64LE(BigInt(n));
-    return buf;
+    const high = Math.floor(n / TWO_32);
+    SCRATCH.writeUInt32LE(n - high * TWO_32, 0);
+    SCRATCH.writeInt32LE(high, 4);
+    return SCRATCH;
   },
   fromJSON(json: unknown): number {
     if (!Number.isSafeInteger(json)) throw new Error('a long default must be a safe integer');

@@ -9,10 +9,11 @@ export interface InMemoryKeyValueStoreOptions<K> {
   readonly keySerde: Serde<K>;
 }
 
-/** A live value, or `undefined` for a tombstone. */
+/** A live value, or `undefined` for a tombstone, with the answer a lookup gives (made once, not per lookup). */
 interface Slot<K, V> {
   readonly key: K;
   readonly value: V | undefined;
+  readonly lookup: Lookup<V>;
 }
 
 /**
@@ -50,8 +51,7 @@ export class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
   peek(key: K): Lookup<V> {
     this.#checkOpen();
     const slot = this.#slots.get(this.#id(key));
-    if (slot === undefined) return UNKNOWN;
-    return slot.value === undefined ? DELETED : found(slot.value);
+    return slot === undefined ? UNKNOWN : slot.lookup;
   }
 
   async put(key: K, value: V): Promise<void> {
@@ -90,7 +90,7 @@ export class InMemoryKeyValueStore<K, V> implements KeyValueStore<K, V> {
     const id = this.#id(key);
     const before = this.#slots.get(id);
     this.#live += (value === undefined ? 0 : 1) - (before?.value === undefined ? 0 : 1);
-    this.#slots.set(id, { key, value });
+    this.#slots.set(id, { key, value, lookup: value === undefined ? DELETED : found(value) });
   }
 
   #checkOpen(): void {

@@ -35,6 +35,11 @@ export interface RatingRules {
   readonly maxFutureMs?: number;
   /** The current time; default `Date.now()`. */
   readonly now?: number;
+  /**
+   * The item was decoded by the strict Avro serde of this very schema, so its fields already have
+   * the schema's types and only the rules beyond it are checked. Default false (JSON may hold anything).
+   */
+  readonly decodedWithSchema?: boolean;
 }
 
 export type RatingCheck = { readonly ok: true; readonly rating: RatingEvent } | { readonly ok: false; readonly reasons: readonly string[] };
@@ -60,11 +65,13 @@ export function validateRating(item: unknown, rules: RatingRules = {}): RatingCh
     timestamp: fields['timestamp'],
   };
   const reasons: string[] = [];
-  ratingEventType().isValid(candidate, {
-    errorHook: (path, value) => {
-      reasons.push(`${path.join('.') || 'record'}: ${describe(value)} does not match the schema type`);
-    },
-  });
+  if (rules.decodedWithSchema !== true) {
+    ratingEventType().isValid(candidate, {
+      errorHook: (path, value) => {
+        reasons.push(`${path.join('.') || 'record'}: ${describe(value)} does not match the schema type`);
+      },
+    });
+  }
   if (reasons.length === 0) {
     const now = rules.now ?? Date.now();
     const maxFuture = rules.maxFutureMs ?? DAY_MS;

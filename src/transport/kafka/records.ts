@@ -12,6 +12,13 @@ import type { ConsumedBatch, Headers, IncomingRecord, OutgoingRecord } from '../
  */
 export function normaliseHeaders(headers: IHeaders | undefined): Headers {
   if (headers === undefined || headers === null) return {};
+  // Most records carry no headers: no entries array, no copy.
+  let any = false;
+  for (const name in headers) {
+    any = Object.hasOwn(headers, name);
+    if (any) break;
+  }
+  if (!any) return {};
   const entries: [string, Buffer][] = [];
   for (const [name, raw] of Object.entries(headers)) {
     const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
@@ -53,7 +60,8 @@ function toMessage(record: OutgoingRecord): Message {
     key: record.key,
     value: record.value,
     ...(record.partition === undefined ? {} : { partition: record.partition }),
-    ...(record.headers === undefined ? {} : { headers: { ...record.headers } }),
+    // kafkajs reads the headers and never changes them: no copy.
+    ...(record.headers === undefined ? {} : { headers: record.headers }),
     ...(record.timestamp === undefined ? {} : { timestamp: String(record.timestamp) }),
   };
 }

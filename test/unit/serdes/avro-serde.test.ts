@@ -1,4 +1,5 @@
 import avro from 'avsc';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DeserializationError, SchemaError, SerializationError } from '../../../src/errors/streams-error.ts';
 import { avroSerde, avroSerdeFromFile, loadAvroSchema, Serdes } from '../../../src/serdes/index.ts';
@@ -78,6 +79,18 @@ describe('avro serde', () => {
       ['a negative long', sampleRating({ timestamp: -1 })],
     ])('keeps %s', (_label, event) => {
       expect(serde.deserialize(encode(event), 'ratings')).toEqual(event);
+    });
+
+    it('writes every safe long as the standard zigzag varint and reads it back exactly', () => {
+      fc.assert(
+        fc.property(fc.oneof(fc.maxSafeInteger(), fc.integer(), fc.constantFrom(Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 32, -(2 ** 32), -(2 ** 52) - 1, 0, -1)), (timestamp) => {
+          const bytes = encode(sampleRating({ timestamp }));
+          const expected = zigzagVarint(BigInt(timestamp));
+          // The timestamp is the record's last field.
+          expect(bytes.subarray(bytes.length - expected.length).equals(expected)).toBe(true);
+          expect(serde.deserialize(bytes, 'ratings')?.timestamp).toBe(timestamp);
+        }),
+      );
     });
 
     it('keeps an ordinary Date.now() timestamp exactly', () => {
