@@ -138,7 +138,18 @@ export function ratingsEnrichment(options: RatingsEnrichmentOptions = {}): Ratin
   invalid.deadLetter({ name: 'invalid-rating', reason: (_id, check) => (check.ok ? 'not a valid rating' : check.reasons.join('; ')) });
 
   const validRatings = valid.flatMapValues((check) => (check.ok ? [check.rating] : []), { name: 'valid-rating' });
-  const join = (rating: RatingEvent, profile: UserRow | null): RatingEnriched => ({ ...rating, userProfile: toEnrichedProfile(rating.userId, profile), enrichedAt: now() });
+  // The contract's fields, named: a spread would also carry any extra field of a JSON rating, and
+  // copying an Avro record object by spread cost more than the rest of the join.
+  const join = (rating: RatingEvent, profile: UserRow | null): RatingEnriched => ({
+    id: rating.id,
+    productId: rating.productId,
+    userId: rating.userId,
+    score: rating.score,
+    comment: rating.comment,
+    timestamp: rating.timestamp,
+    userProfile: toEnrichedProfile(rating.userId, profile),
+    enrichedAt: now(),
+  });
   const enriched = options.users?.global
     ? // Keyed by rating id throughout: the global table is looked up by the rating's user id.
       validRatings.leftJoin(builder.globalTable<string, UserRow>(usersTopic, usersTable), (_id, rating) => rating.userId, join, { name: 'join-user' })

@@ -9,11 +9,15 @@ const PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/((?:password|passwd|pwd|secret|token|api[_-]?key|apikey)["']?\s*[:=]\s*["']?)[^\s"'&,;}]+/gi, '$1[REDACTED]'],
 ];
 
+/** Every pattern above needs one of these: text without any (most messages and stacks) is left alone at once. */
+const SUSPECT = /bearer|basic|@|password|passwd|pwd|secret|token|api[_-]?key|apikey/i;
+
 export function redactSecrets(text: string, extraSecrets: readonly string[] = []): string {
   let out = text;
   for (const secret of extraSecrets) {
-    if (secret.length >= 4) out = out.split(secret).join('[REDACTED]');
+    if (secret.length >= 4 && out.includes(secret)) out = out.split(secret).join('[REDACTED]');
   }
+  if (!SUSPECT.test(out)) return out;
   for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
   return out;
 }

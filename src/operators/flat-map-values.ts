@@ -10,6 +10,9 @@ export function flatMapValues<K, V, V2>(
 ): OperatorFunction<AnyRecord, AnyRecord> {
   return recordOperator(context, (record) => {
     const typed = record as StreamRecord<K, V>;
-    return Array.from(mapper(typed.value, typed), (value) => typed.withValue(value) as AnyRecord);
+    const values = mapper(typed.value, typed);
+    // Most mappers return an array: no iterator protocol for them.
+    if (Array.isArray(values)) return (values as readonly V2[]).map((value) => typed.withValue(value) as AnyRecord);
+    return Array.from(values, (value) => typed.withValue(value) as AnyRecord);
   });
 }

@@ -411,10 +411,6 @@ export class StreamsApp {
     return this.stateValue === 'running' || this.stateValue === 'starting' || this.stateValue === 'restoring';
   }
 
-  private running(context: BatchContext): boolean {
-    return context.isRunning() && this.accepting();
-  }
-
   private onAssigned(consumer: TransportConsumer, partitions: readonly TopicPartition[]): void {
     publish({ type: 'rebalance', app: this.options.applicationId, change: 'assigned', partitions });
     this.logger.info({ partitions }, 'partitions assigned');
@@ -632,22 +628,31 @@ export class StreamsApp {
     publish({ type: 'records.in', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, count: batch.records.length });
     this.publishLag(batch, 'start');
     let sinceHeartbeat = 0;
+    // What the consumer says (a rebalance, a stop, a seek) can only change while this loop awaits;
+    // asked after every await, not per record. The app's own state and the task's are checked per
+    // record: processing a record may fail the app or close the task.
+    let consuming = context.isRunning();
     for (const record of batch.records) {
       while (this.gate.isFull) {
         await this.waitForRoom(context);
-        if (!this.running(context) || task.isClosed) return;
+        consuming = context.isRunning();
+        if (!consuming || !this.accepting() || task.isClosed) return;
       }
       // Checked again with no await before `process`: batches of other partitions run concurrently.
-      if (!this.running(context) || task.isClosed) return;
+      if (!consuming || !this.accepting() || task.isClosed) return;
       // A batch delivered again (after a failed heartbeat) holds records this task already took.
       if (!task.accepts(record)) continue;
       if (!task.rebuildsOnly(record)) this.gate.add();
       // A rebuilding write is awaited, so a store that buffers bounds what restoration holds.
       const rebuilding = task.process(record);
-      if (rebuilding !== undefined) await rebuilding;
+      if (rebuilding !== undefined) {
+        await rebuilding;
+        consuming = context.isRunning();
+      }
       if (++sinceHeartbeat >= 100) {
         sinceHeartbeat = 0;
         await context.heartbeat();
+        consuming = context.isRunning();
       }
     }
     this.restoration.advance(batch, batch.nextOffset);
@@ -672,6 +677,8 @@ export class StreamsApp {
       publish({ type: 'records.in', app: this.options.applicationId, topic: batch.topic, partition: batch.partition, count: batch.records.length });
       this.publishLag(batch, 'start');
       let sinceHeartbeat = 0;
+      // As in `onBatch`: the consumer's word is asked again after every await, the rest per record.
+      let consuming = context.isRunning();
       for (const record of batch.records) {
         for (;;) {
           const hold = owner.intakeOpen();
@@ -681,19 +688,24 @@ export class StreamsApp {
             await waitAtMost(hold, 1_000);
             await context.heartbeat();
           }
-          if (!this.running(context) || task.isClosed) return;
+          consuming = context.isRunning();
+          if (!consuming || !this.accepting() || task.isClosed) return;
         }
         // No await between the checks above and `process`: neither another partition's batch nor
         // a commit can run in between.
-        if (!this.running(context) || task.isClosed) return;
+        if (!consuming || !this.accepting() || task.isClosed) return;
         if (!owner.accepts(task, record)) continue;
         if (!task.rebuildsOnly(record)) this.gate.add();
         // A rebuilding write is awaited (after process: nothing runs in between), bounding what restoration holds.
         const rebuilding = task.process(record);
-        if (rebuilding !== undefined) await rebuilding;
+        if (rebuilding !== undefined) {
+          await rebuilding;
+          consuming = context.isRunning();
+        }
         if (++sinceHeartbeat >= 100) {
           sinceHeartbeat = 0;
           await context.heartbeat();
+          consuming = context.isRunning();
         }
       }
       this.restoration.advance(batch, batch.nextOffset);

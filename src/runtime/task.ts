@@ -3,7 +3,7 @@
  * node reachable from that source, wired with RxJS subjects. Records are processed synchronously up
  * to asynchronous steps; `close()` tears the whole pipeline down.
  */
-import { Subject, type SchedulerLike, type Subscription } from 'rxjs';
+import type { SchedulerLike, Subject, Subscription } from 'rxjs';
 import { ConfigError, ProductionError, SerializationError, StateStoreError, StreamsError, toError, withoutStack } from '../errors/streams-error.ts';
 import type { Serde } from '../serdes/serde.ts';
 import type { AnyRecord, DeadLetterSinkNode, ForEachSinkNode, NodeContext, TopicSinkNode, TopologyNode } from '../topology/graph.ts';
@@ -14,6 +14,7 @@ import type { ErrorRouter } from './error-router.ts';
 import { instrumentationEnabled, publish } from './instrumentation.ts';
 import { PartitionProgress, releaseLineage, retainLineage, type Lineage, type ProgressListener } from './lineage.ts';
 import type { RecordOutput } from './record-output.ts';
+import { RecordSubject } from './record-subject.ts';
 import { StreamRecord } from './stream-record.ts';
 import { aggregateStep, joinStep, startWrite, type StepHost } from './stateful-steps.ts';
 import { GLOBAL, type StateStores, type StoreHandle } from './state-stores.ts';
@@ -138,7 +139,8 @@ export class Task {
       return;
     }
     if (raw.timestamp > this.streamTimeValue) this.streamTimeValue = raw.timestamp;
-    const record = new StreamRecord(key, value, raw.headers, raw.timestamp, { topic: raw.topic, partition: raw.partition, offset: raw.offset }, lineage);
+    // The input record is its own source: it has the topic, partition and offset, and nothing changes it.
+    const record = new StreamRecord(key, value, raw.headers, raw.timestamp, raw, lineage);
     this.forward(this.sourceName, record);
     return undefined;
   }
@@ -227,7 +229,7 @@ export class Task {
   private wire(): void {
     // The source has no input subject: process() forwards its records to the children directly.
     const nodes = this.deps.topology.descendants(this.sourceName).filter((node) => node.kind !== 'source' && node.name !== this.sourceName);
-    for (const node of nodes) this.inputs.set(node.name, new Subject<AnyRecord>());
+    for (const node of nodes) this.inputs.set(node.name, new RecordSubject<AnyRecord>());
     for (const node of nodes) {
       const input = this.inputs.get(node.name) as Subject<AnyRecord>;
       switch (node.kind) {

@@ -19,7 +19,8 @@ export const DEFAULT_MAX_REQUEST_BYTES = 1_048_576 - 65_536;
  */
 export function estimateRecordBytes(record: OutgoingRecord): number {
   let size = 36 + (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  for (const [name, value] of Object.entries(record.headers ?? {})) size += 10 + Buffer.byteLength(name, 'utf8') + value.length;
+  const headers = record.headers;
+  if (headers !== undefined) for (const name of Object.keys(headers)) size += 10 + Buffer.byteLength(name, 'utf8') + (headers[name] as Buffer).length;
   return size;
 }
 

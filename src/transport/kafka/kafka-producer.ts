@@ -3,11 +3,12 @@
  * `maxRequestBytes` (a broker refuses a batch above its `message.max.bytes`), each chunk one
  * `sendBatch` (kafkajs splits it into one Produce request per leader broker), sent one after
  * another so the order per partition holds; acks from all in-sync replicas and idempotence by default,
- * and keys partitioned with kafkajs' Java-compatible murmur2 partitioner, the same algorithm the
- * memory transport uses, so a key lands on the same partition on both.
+ * and keys partitioned with Kafka's murmur2 partitioner, the same code the memory transport uses,
+ * so a key lands on the same partition on both and as the Java client puts it.
  */
+import { randomInt } from 'node:crypto';
 import type { ICustomPartitioner, Producer } from 'kafkajs';
-import { Partitioners } from './kafkajs.ts';
+import { partitionForKey, toPositive } from '../murmur2.ts';
 import { ConfigError, TransportError } from '../../errors/streams-error.ts';
 import type { OutgoingRecord, ProducerOptions, TransportProducer, TransportTransaction } from '../transport.ts';
 import { wrapKafkaError } from './errors.ts';
@@ -19,20 +20,28 @@ import { requestListener } from './request-events.ts';
 const ACKS = { all: -1, leader: 1, none: 0 } as const;
 
 /**
- * kafkajs' Java-compatible partitioner, refusing an explicit partition the topic does not have:
- * kafkajs itself finds no leader for it and drops the record while the send resolves.
+ * Kafka's default partitioner, as kafkajs' `DefaultPartitioner` applies it (an explicit partition,
+ * else murmur2 of the key, else round-robin over the partitions that have a leader), with 32-bit
+ * arithmetic instead of kafkajs' BigInt one, and refusing an explicit partition the topic does not
+ * have: kafkajs itself finds no leader for it and drops the record while the send resolves.
  */
-const checkedPartitioner: ICustomPartitioner = () => {
-  const partition = Partitioners.DefaultPartitioner();
-  return (args) => {
-    const explicit = args.message.partition;
-    const count = args.partitionMetadata.length;
-    if (explicit !== undefined && explicit !== null && !(Number.isInteger(explicit) && explicit >= 0 && explicit < count)) {
-      throw new TransportError(`partition ${explicit} of topic ${args.topic} does not exist (it has ${count})`, {
-        context: { topic: args.topic, partition: explicit },
-      });
+export const checkedPartitioner: ICustomPartitioner = () => {
+  const counters = new Map<string, number>();
+  return ({ topic, partitionMetadata, message }) => {
+    const explicit = message.partition;
+    const count = partitionMetadata.length;
+    if (explicit !== undefined && explicit !== null) {
+      if (!(Number.isInteger(explicit) && explicit >= 0 && explicit < count)) {
+        throw new TransportError(`partition ${explicit} of topic ${topic} does not exist (it has ${count})`, { context: { topic, partition: explicit } });
+      }
+      return explicit;
     }
-    return partition(args);
+    const key = message.key;
+    if (key !== null && key !== undefined) return partitionForKey(Buffer.isBuffer(key) ? key : Buffer.from(String(key)), count);
+    const next = (counters.get(topic) ?? randomInt(2 ** 31)) + 1;
+    counters.set(topic, next);
+    const available = partitionMetadata.filter((p) => p.leader >= 0);
+    return available.length > 0 ? (available[toPositive(next) % available.length] as { partitionId: number }).partitionId : toPositive(next) % count;
   };
 };
 
@@ -61,7 +70,11 @@ export class KafkaProducer implements TransportProducer {
       // kafkajs hands out sequence numbers per request; one request in flight per broker keeps them
       // in order, which idempotence and transactions depend on.
       ...(idempotent ? { maxInFlightRequests: 1 } : {}),
-      ...(transactionalId === undefined ? {} : { transactionalId }),
+      // A transaction that starts while the broker still writes the previous one's markers is
+      // answered CONCURRENT_TRANSACTIONS; kafkajs waits 300 ms before asking again, which with a
+      // commit every 100 ms stalls a task for three intervals. Java's producer asks again after 20-100
+      // ms: so here, starting at 50 ms, with as long a retry budget in all as kafkajs' default.
+      ...(transactionalId === undefined ? {} : { transactionalId, retry: { initialRetryTime: 50, retries: 8 } }),
       // Topics are created on purpose (admin or topology set-up), never by a typo in a sink name.
       allowAutoTopicCreation: false,
     });

@@ -116,7 +116,7 @@ export function fastProduce(): { readonly grouping: boolean; readonly encoding: 
   return { grouping, encoding };
 }
 
-export const { Kafka, logLevel, Partitioners, PartitionAssigners, AssignerProtocol, ConfigResourceTypes } = kafkajs;
+export const { Kafka, logLevel, PartitionAssigners, AssignerProtocol, ConfigResourceTypes } = kafkajs;
 // The classes and enums are types too.
 export type Kafka = KafkaJs.Kafka;
 export type logLevel = KafkaJs.logLevel;

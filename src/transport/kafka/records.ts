@@ -56,14 +56,15 @@ export function toConsumedBatch(batch: Batch): ConsumedBatch | undefined {
 }
 
 function toMessage(record: OutgoingRecord): Message {
+  // One object literal, fields set or left undefined: kafkajs treats an undefined field as absent.
+  // kafkajs reads the headers and never changes them: no copy.
   return {
     key: record.key,
     value: record.value,
-    ...(record.partition === undefined ? {} : { partition: record.partition }),
-    // kafkajs reads the headers and never changes them: no copy.
-    ...(record.headers === undefined ? {} : { headers: record.headers }),
-    ...(record.timestamp === undefined ? {} : { timestamp: String(record.timestamp) }),
-  };
+    partition: record.partition,
+    headers: record.headers,
+    timestamp: record.timestamp === undefined ? undefined : String(record.timestamp),
+  } as Message;
 }
 
 /**

@@ -40,4 +40,4 @@ export { MemoryTransport, type MemoryTransportOptions } from './memory-transport
 export { MemoryBroker, type AppendResult, type MemoryBrokerOptions, type RecordPosition, type TopicCreatedListener, type TopicListener } from './memory-broker.ts';
 export type { FetchOptions, FetchResult, IsolationLevel } from './partition-log.ts';
 export type { MemoryErrorContext, MemoryErrorReporter } from './error-reporter.ts';
-export { murmur2, partitionForKey, toPositive } from './murmur2.ts';
+export { murmur2, partitionForKey, toPositive } from '../murmur2.ts';

@@ -1,7 +1,7 @@
 import { TransportError } from '../../errors/streams-error.ts';
 import type { Headers, IncomingRecord, OutgoingRecord, TopicPartition, TopicPartitionOffset, TopicSpec } from '../transport.ts';
 import { GroupCoordinator } from './group-coordinator.ts';
-import { partitionForKey } from './murmur2.ts';
+import { partitionForKey } from '../murmur2.ts';
 import type { FetchOptions, FetchResult, PartitionLog, UnplacedRecord } from './partition-log.ts';
 import { DEFAULT_MESSAGE_MAX_BYTES, recordBatchBytes } from './record-batch-size.ts';
 import { type RefusedBatch, refusedBatchesError } from './refused-batch.ts';

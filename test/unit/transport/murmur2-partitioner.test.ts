@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { Partitioners, type PartitionMetadata } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { MemoryBroker, murmur2, partitionForKey } from '../../../src/transport/memory/index.ts';
+import { checkedPartitioner } from '../../../src/transport/kafka/kafka-producer.ts';
+import { TransportError } from '../../../src/errors/streams-error.ts';
 
 const partitioner = Partitioners.DefaultPartitioner();
 
@@ -54,5 +56,38 @@ describe('murmur2 key partitioner', () => {
     }
     const keyless = Array.from({ length: 7 }, () => broker.append({ topic: 'keyed', key: null, value: Buffer.from('v') }).partition);
     expect(keyless).toEqual([0, 1, 2, 3, 4, 5, 0]);
+  });
+});
+
+describe('the Kafka producer’s partitioner', () => {
+  const metadata = (partitions: number, leaderless: readonly number[] = []): PartitionMetadata[] =>
+    Array.from({ length: partitions }, (_, partitionId) => ({ partitionErrorCode: 0, partitionId, leader: leaderless.includes(partitionId) ? -1 : 0, replicas: [0], isr: [0] }));
+
+  it('puts a keyed record where kafkajs’ DefaultPartitioner does, for keys as bytes or text', () => {
+    const ours = checkedPartitioner();
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 40 }).map((b) => Buffer.from(b)), fc.string()), fc.integer({ min: 1, max: 64 }), (key, partitions) => {
+        const message = { key, value: null };
+        expect(ours({ topic: 't', partitionMetadata: metadata(partitions), message })).toBe(partitioner({ topic: 't', partitionMetadata: metadata(partitions), message }));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('takes an explicit partition the topic has, and refuses one it does not, naming both', () => {
+    const ours = checkedPartitioner();
+    expect(ours({ topic: 't', partitionMetadata: metadata(4), message: { key: Buffer.from('k'), value: null, partition: 3 } })).toBe(3);
+    for (const partition of [4, -1, 1.5]) {
+      expect(() => ours({ topic: 't', partitionMetadata: metadata(4), message: { key: null, value: null, partition } })).toThrow(TransportError);
+      expect(() => ours({ topic: 't', partitionMetadata: metadata(4), message: { key: null, value: null, partition } })).toThrow(`partition ${partition} of topic t does not exist (it has 4)`);
+    }
+  });
+
+  it('sends keyless records round-robin over the partitions that have a leader', () => {
+    const ours = checkedPartitioner();
+    const picks = Array.from({ length: 8 }, () => ours({ topic: 't', partitionMetadata: metadata(5, [1, 3]), message: { key: null, value: Buffer.from('v') } }));
+    expect(new Set(picks)).toEqual(new Set([0, 2, 4]));
+    // One after another in turn: every third pick is the same partition.
+    expect(picks.slice(3, 6)).toEqual(picks.slice(0, 3));
   });
 });

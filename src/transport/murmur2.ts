@@ -3,6 +3,8 @@
  * bytes, made non-negative by masking the sign bit. Written from the algorithm so that records keyed
  * the same land on the same partition in the memory log as on a real broker fed by the Java client
  * or kafkajs's `DefaultPartitioner`: a topology tested in memory keeps its co-partitioning on Kafka.
+ * The Kafka transport partitions with it too: kafkajs' own murmur2 does its 32-bit arithmetic on
+ * 64-bit BigInt wrappers and cost more than encoding the record.
  */
 
 const SEED = 0x9747b28c;
