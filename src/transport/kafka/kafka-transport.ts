@@ -8,7 +8,7 @@ import { KafkaConsumer } from './kafka-consumer.ts';
 import { KafkaProducer } from './kafka-producer.ts';
 import { installConnectionResetFix } from './connection-reset-fix.ts';
 import { installAbortedFilterFix } from './aborted-filter-fix.ts';
-import { fastProduce } from './kafkajs.ts';
+import { fastPaths } from './kafkajs.ts';
 import { resolveKafkaOptions, type KafkaTransportOptions, type ResolvedKafkaOptions } from './options.ts';
 
 /**
@@ -34,10 +34,12 @@ export class KafkaTransport implements Transport {
         code: 'RATING_STREAMS_KAFKAJS_SHAPE',
       });
     }
-    const fast = fastProduce();
-    if (!fast.grouping || !fast.encoding) {
+    const missing = Object.entries(fastPaths())
+      .filter(([, installed]) => !installed)
+      .map(([name]) => name);
+    if (missing.length > 0) {
       process.emitWarning(
-        `the faster produce path is not fully installed (${fast.grouping ? '' : 'grouping: kafkajs was loaded before the transport; '}${fast.encoding ? '' : 'encoding: kafkajs changed shape'}): sends work, with more CPU per record`,
+        `kafkajs' faster paths are not all installed (${missing.join(', ')}: kafkajs was loaded before the transport, or changed shape): sends and fetches work, with more CPU per record`,
         { code: 'RATING_STREAMS_KAFKAJS_SHAPE' },
       );
     }

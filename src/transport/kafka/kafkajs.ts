@@ -10,12 +10,16 @@
  *   process.
  * - Produce requests (versions 3 to 7, uncompressed) are written by `produce-encoder.ts` in one
  *   pass; anything else (compression, unusual message shapes) keeps kafkajs' encoder.
+ * - Fetched record batches (uncompressed) are read by `record-batch-decoder.ts` in place; kafkajs'
+ *   decoder is captured by its Fetch response modules when they load, so it is swapped in the
+ *   module cache before that, as the grouping is.
  *
- * `fastProduce()` says which fixes are in place; the transport warns when one is not.
+ * `fastPaths()` says which fixes are in place; the transport warns when one is not.
  */
 import { createRequire } from 'node:module';
 import type * as KafkaJs from 'kafkajs';
 import { encodable, encodeProduceRequest, type ProduceRequestBody, type ProduceTopic } from './produce-encoder.ts';
+import { fastRecordBatchDecoder, type BatchDecoder } from './record-batch-decoder.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -107,13 +111,33 @@ function installFastEncoding(): boolean {
   }
 }
 
+/** kafkajs' own record batch decoder, as it was before the fast path went in front of it (for tests). */
+export let originalRecordBatchDecoder: BatchDecoder | undefined;
+
+function installFastDecoding(): boolean {
+  try {
+    const decodeMessages = require.resolve('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js');
+    if (require.cache[decodeMessages] !== undefined) return false;
+    const path = require.resolve('kafkajs/src/protocol/recordBatch/v0/decoder.js');
+    require(path);
+    const cached = require.cache[path];
+    if (cached === undefined || typeof cached.exports !== 'function') return false;
+    originalRecordBatchDecoder = cached.exports as BatchDecoder;
+    cached.exports = fastRecordBatchDecoder(originalRecordBatchDecoder);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const grouping = installLinearGrouping();
+const decoding = installFastDecoding();
 const kafkajs = require('kafkajs') as typeof KafkaJs;
 const encoding = installFastEncoding();
 
 /** Which of the speed fixes are in place in this process. */
-export function fastProduce(): { readonly grouping: boolean; readonly encoding: boolean } {
-  return { grouping, encoding };
+export function fastPaths(): { readonly grouping: boolean; readonly encoding: boolean; readonly decoding: boolean } {
+  return { grouping, encoding, decoding };
 }
 
 export const { Kafka, logLevel, PartitionAssigners, AssignerProtocol, ConfigResourceTypes } = kafkajs;

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { crc32c, encodable, encodeProduceRequest, type ProduceMessage, type ProduceTopic } from '../../../src/transport/kafka/produce-encoder.ts';
-import { fastProduce, groupMessagesPerPartition } from '../../../src/transport/kafka/kafkajs.ts';
+import { fastPaths, groupMessagesPerPartition } from '../../../src/transport/kafka/kafkajs.ts';
 
 const require = createRequire(import.meta.url);
 // kafkajs' own encoders, untouched by the transport (it replaces their use, not the modules).
@@ -114,14 +114,14 @@ describe('the linear grouping by partition', () => {
     );
   });
 
-  it('is installed in this process, and so is the one-pass writer', () => {
-    expect(fastProduce()).toEqual({ grouping: true, encoding: true });
+  it('is installed in this process, and so are the one-pass writer and the in-place batch reader', () => {
+    expect(fastPaths()).toEqual({ grouping: true, encoding: true, decoding: true });
   });
 
   it('is installed in a process that loads the engine through its public entry point, which warns of nothing', () => {
-    const script = "const m = await import('./src/index.ts'); new m.KafkaTransport({ brokers: ['127.0.0.1:1'] }); const f = await import('./src/transport/kafka/kafkajs.ts'); console.log(JSON.stringify(f.fastProduce()));";
+    const script = "const m = await import('./src/index.ts'); new m.KafkaTransport({ brokers: ['127.0.0.1:1'] }); const f = await import('./src/transport/kafka/kafkajs.ts'); console.log(JSON.stringify(f.fastPaths()));";
     const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: new URL('../../..', import.meta.url).pathname });
     expect(run.stderr).toBe('');
-    expect(JSON.parse(run.stdout.trim())).toEqual({ grouping: true, encoding: true });
+    expect(JSON.parse(run.stdout.trim())).toEqual({ grouping: true, encoding: true, decoding: true });
   });
 });
