@@ -11,9 +11,10 @@
  */
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
+// The engine first: its transport installs its kafkajs fixes before anything else loads kafkajs.
 import { KafkaTransport, StreamsApp, StreamsBuilder, silentLogger, type StoreOptions } from '../src/index.ts';
+import { Kafka, logLevel } from 'kafkajs';
 import { storeTableName } from '../src/state/sql-identifier.ts';
 import { measure, type Result } from './measure.ts';
 

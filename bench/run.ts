@@ -1,120 +1,170 @@
 /**
- * `npm run bench`: throughput and memory of the engine, printed and written to
- * `bench-results/<timestamp>.json` (and `bench-results/latest.json`).
+ * `npm run bench`: the enrichment benchmark (see BENCHMARKS.md). Starts the broker through the
+ * project's script unless `KAFKA_BROKERS` names one, preloads the inputs once, runs every contender
+ * (this engine, Kafka Streams in Java, plain kafkajs, the seed's pattern) one after another as
+ * processes of their own, checks each one's output record by record, then measures Kafka's own
+ * producer and consumer tools, the latency at a fixed offered load and the table restore. Prints a
+ * table and writes `bench/results/latest.json` and a dated copy.
  *
- * Scenarios: the TopologyTestDriver (synchronous, no transport), a StreamsApp on the in-memory
- * transport, and a StreamsApp on Kafka when a broker answers (KAFKA_BROKERS, default
- * 127.0.0.1:9092; start one with `npm run kafka:start`). Each run produces the input first, then
- * times the app from start until every input offset is committed. On Kafka, the restore scenario
- * (`bench/restore.ts`) times a table's store being rebuilt from a topic of user profiles.
+ *   npm run bench                      # the full run: 1,000,000 ratings (under 10 minutes here)
+ *   npm run bench -- --quick           # 100,000 ratings, shorter latency and restore (under 2 minutes)
+ *   npm run bench -- --only engine-global-alos,kafkajs-plain --records 50000 --no-java
  *
- * Flags: --records N, --kafka-records N, --restore (the restore scenario alone), --ingest (the
- * OpenClaw ingest scenario alone, `bench/ingest.ts`), --ingest-ratings N (default 50,000),
- * --restore-profiles N (default 1,000,000), --restore-cache-entries N (the PostgreSQL variant's LRU
- * bound, per partition; default 100,000). DATABASE_URL names the PostgreSQL database of the
- * restore scenario (default postgres://postgres@127.0.0.1:5432/test).
+ * Exit code 0 when every contender ran and was verified, 1 when one failed or gave a wrong answer,
+ * 2 for bad flags.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { brokerAnswers } from '../scripts/kafka/broker.ts';
-import { KafkaTransport, MemoryTransport, StreamsApp, StreamsBuilder, silentLogger, type Topology, type Transport } from '../src/index.ts';
-import { TopologyTestDriver } from '../src/testing/index.ts';
-import { measure, type Result } from './measure.ts';
-import { benchRestore } from './restore.ts';
+import { brokerOptionsFromEnv, startBroker, stopBroker } from '../scripts/kafka/broker.ts';
+import { CONTENDERS } from './contenders.ts';
+import { benchRestore, type RestoreResult } from './restore.ts';
 import { benchIngest } from './ingest.ts';
+import { runSuite, type SuiteResult } from './suite.ts';
+import type { Result } from './measure.ts';
 
-const { values } = parseArgs({
-  options: {
-    records: { type: 'string', default: '100000' },
-    'kafka-records': { type: 'string', default: '50000' },
-    /** Only the restore scenario. */
-    restore: { type: 'boolean', default: false },
-    /** Only the ingest scenario (simulator -> ratings). */
-    ingest: { type: 'boolean', default: false },
-    'ingest-ratings': { type: 'string', default: '50000' },
-    'restore-profiles': { type: 'string', default: '1000000' },
-    'restore-cache-entries': { type: 'string', default: '100000' },
-  },
-});
-const RECORDS = Number(values.records);
-const KAFKA_RECORDS = Number(values['kafka-records']);
-const RESTORE_PROFILES = Number(values['restore-profiles']);
-const RESTORE_CACHE_ENTRIES = Number(values['restore-cache-entries']);
-for (const [flag, value] of [['restore-profiles', RESTORE_PROFILES], ['restore-cache-entries', RESTORE_CACHE_ENTRIES]] as const) {
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${flag} must be a positive integer, got ${values[flag]}`);
+const USAGE = `usage: npm run bench -- [--quick] [--records N] [--small-records N] [--only id,id] [--no-java]
+       [--latency-seconds N] [--latency-rate N] [--no-restore] [--restore-profiles N] [--ingest] [--results-dir DIR]
+
+contenders: ${CONTENDERS.map((c) => c.id).join(', ')}`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}\n`);
+  process.exit(2);
 }
 
-function topology(input: string, output: string): Topology {
-  const builder = new StreamsBuilder({ defaultKeySerde: 'string', defaultValueSerde: 'json' });
-  builder
-    .stream<string, { id: number; score: number; comment: string }>(input)
-    .filter((_key, rating) => rating.score > 1)
-    .mapValues((rating) => ({ ...rating, positive: rating.score >= 4 }))
-    .to(output);
-  return builder.build();
-}
-
-const rating = (id: number) => ({ id, score: 1 + (id % 5), comment: 'fast delivery, would buy again' });
-
-async function benchDriver(): Promise<Result> {
-  const driver = new TopologyTestDriver(topology('in', 'out'));
-  const input = driver.createInputTopic<string, ReturnType<typeof rating>>('in', { keySerde: 'string', valueSerde: 'json' });
-  return measure('test driver (synchronous)', RECORDS, async () => {
-    for (let i = 0; i < RECORDS; i++) input.pipeInput(`r${i}`, rating(i));
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      records: { type: 'string' },
+      'small-records': { type: 'string' },
+      only: { type: 'string' },
+      'no-java': { type: 'boolean', default: false },
+      'latency-seconds': { type: 'string' },
+      'latency-rate': { type: 'string', default: '10000' },
+      'no-restore': { type: 'boolean', default: false },
+      'restore-profiles': { type: 'string' },
+      ingest: { type: 'boolean', default: false },
+      'results-dir': { type: 'string', default: join('bench', 'results') },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
   });
+} catch (error) {
+  fail((error as Error).message);
+}
+const { values } = parsed;
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
 }
 
-async function benchApp(scenario: string, transport: Transport, records: number): Promise<Result> {
-  const suffix = `${Date.now().toString(36)}`;
-  const input = `bench-in-${suffix}`;
-  const output = `bench-out-${suffix}`;
-  const admin = transport.admin();
-  await admin.connect();
-  await admin.createTopics([
-    { topic: input, partitions: 4 },
-    { topic: output, partitions: 4 },
-  ]);
-  const producer = transport.producer();
-  await producer.connect();
-  for (let start = 0; start < records; start += 2_000) {
-    const count = Math.min(2_000, records - start);
-    await producer.send(Array.from({ length: count }, (_, i) => ({ topic: input, key: Buffer.from(`r${start + i}`), value: Buffer.from(JSON.stringify(rating(start + i))) })));
-  }
-  await producer.disconnect();
-  const ends = await admin.endOffsets(input);
-  const applicationId = `bench-app-${suffix}`;
-  const app = new StreamsApp(topology(input, output), { applicationId, transport, logger: silentLogger(), commitIntervalMs: 100, maxInFlight: 5_000 });
-  const result = await measure(scenario, records, async () => {
-    await app.start();
-    for (;;) {
-      const committed = await admin.committedOffsets(applicationId, input);
-      if ([...ends].every(([partition, end]) => (committed.get(partition) ?? 0) >= end)) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  });
-  await app.stop();
-  await admin.deleteTopics([input, output, `${applicationId}-dlq`]);
-  await admin.disconnect();
-  return result;
+function count(flag: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw.replace(/_/g, ''));
+  if (!Number.isSafeInteger(value) || value < 0) fail(`--${flag} must be a whole number >= 0, got ${raw}`);
+  return value;
 }
 
-const only = values.restore || values.ingest;
-const results: Result[] = only ? [] : [await benchDriver(), await benchApp('StreamsApp on the memory transport', new MemoryTransport(), RECORDS)];
-const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
-const databaseUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test';
-if (await brokerAnswers(brokers[0] ?? '')) {
-  if (!only) results.push(await benchApp(`StreamsApp on Kafka (${brokers.join(',')})`, new KafkaTransport({ brokers, clientId: 'bench', logLevel: 'error' }), KAFKA_RECORDS));
-  if (!values.ingest) results.push(...(await benchRestore({ brokers, profiles: RESTORE_PROFILES, databaseUrl, cacheEntries: RESTORE_CACHE_ENTRIES })));
-  if (!values.restore) results.push(await benchIngest({ brokers, ratings: Number(values['ingest-ratings']), pageSize: 1_000 }));
+const quick = values.quick;
+const mode = quick ? 'quick' : 'full';
+const ratings = count('records', values.records, quick ? 100_000 : 1_000_000);
+const smallRatings = count('small-records', values['small-records'], quick ? 5_000 : 20_000);
+const only = values.only?.split(',').map((id) => id.trim()).filter(Boolean);
+for (const id of only ?? []) if (!CONTENDERS.some((c) => c.id === id)) fail(`--only: no contender ${JSON.stringify(id)}`);
+const latencySeconds = count('latency-seconds', values['latency-seconds'], only !== undefined ? 0 : quick ? 5 : 15);
+const latencyRate = count('latency-rate', values['latency-rate'], 10_000);
+const restoreProfiles = count('restore-profiles', values['restore-profiles'], quick ? 100_000 : 1_000_000);
+const java = !values['no-java'];
+if (ratings < 1) fail('--records must be at least 1');
+
+const log = (line: string) => void process.stdout.write(`${line}\n`);
+
+function javaVersion(): string | undefined {
+  const run = spawnSync('java', ['-version'], { encoding: 'utf8' });
+  return run.status === 0 ? (run.stderr.split('\n')[0] ?? '').trim() : undefined;
+}
+
+const given = process.env['KAFKA_BROKERS'];
+const brokerOptions = brokerOptionsFromEnv();
+let started = false;
+let brokers: string[];
+if (given) {
+  brokers = given.split(',').map((b) => b.trim()).filter(Boolean);
 } else {
-  process.stderr.write(`no Kafka broker answers at ${brokers.join(',')}: skipping the Kafka scenarios (start one with npm run kafka:start)\n`);
+  const broker = await startBroker(brokerOptions);
+  started = !broker.alreadyRunning;
+  brokers = [broker.bootstrap];
+  log(`Kafka ${brokerOptions.version} at ${broker.bootstrap} (${broker.alreadyRunning ? 'already running' : 'started for this run'})`);
 }
 
-console.table(results);
-const report = { date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, results };
-mkdirSync('bench-results', { recursive: true });
-const file = `bench-results/${report.date.replace(/[:.]/g, '-')}.json`;
-writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
-writeFileSync('bench-results/latest.json', `${JSON.stringify(report, null, 2)}\n`);
-process.stdout.write(`written to ${file} and bench-results/latest.json\n`);
+const began = Date.now();
+let suite: SuiteResult;
+let restore: RestoreResult[] = [];
+let ingest: Result | undefined;
+try {
+  suite = await runSuite({
+    brokers,
+    ratings,
+    smallRatings,
+    ...(only === undefined ? {} : { only }),
+    java,
+    latency: { ratingsPerSecond: latencyRate, seconds: latencySeconds, contenders: ['engine-global-alos', 'kstreams-global-alos', 'engine-global-eos', 'kstreams-global-eos'] },
+    timeoutMs: 600_000,
+    log,
+  });
+  if (!values['no-restore'] && only === undefined) {
+    log(`table restore: ${restoreProfiles.toLocaleString('en-US')} profiles into a table's store`);
+    try {
+      restore = await benchRestore({ brokers, profiles: restoreProfiles, databaseUrl: process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/test' });
+      for (const r of restore) log(`  ${r.scenario}: ${r.seconds} s, ${r.recordsPerSecond.toLocaleString('en-US')} records/s, ${r.cpuSeconds} CPU s, ${r.peakRssMiB} MiB`);
+    } catch (error) {
+      suite.failures.push({ id: 'restore', error: (error as Error).message.slice(0, 2_000) });
+      log(`  restore FAILED: ${(error as Error).message.split('\n')[0] ?? ''}`);
+    }
+  }
+  if (values.ingest) ingest = await benchIngest({ brokers, ratings: 50_000, pageSize: 1_000 });
+} finally {
+  if (started) await stopBroker(brokerOptions);
+}
+
+const table = suite.contenders.map((c) => ({
+  contender: c.id,
+  records: c.records,
+  's': c.seconds,
+  'records/s': c.recordsPerSecond,
+  'CPU s/1M': c.cpuSecondsPerMillion,
+  'RSS MiB': c.peakRssMiB,
+  'x Kafka Streams (rate, CPU)': c.ratios?.vsKafkaStreams ? `${c.ratios.vsKafkaStreams.throughput}, ${c.ratios.vsKafkaStreams.cpuEfficiency}` : '',
+  'x kafkajs (rate, CPU)': c.ratios?.vsKafkajs ? `${c.ratios.vsKafkajs.throughput}, ${c.ratios.vsKafkajs.cpuEfficiency}` : '',
+  verified: c.verification.ok ? 'yes' : 'NO',
+}));
+console.table(table);
+
+const cpuList = cpus();
+const report = {
+  date: new Date().toISOString(),
+  mode,
+  durationSeconds: Math.round((Date.now() - began) / 1000),
+  machine: { cpus: cpuList.length, model: cpuList[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, java: javaVersion() ?? 'not found', kafka: given ? `external (${given})` : brokerOptions.version },
+  ...suite,
+  restore,
+  ...(ingest === undefined ? {} : { ingest }),
+};
+mkdirSync(values['results-dir'], { recursive: true });
+const dated = join(values['results-dir'], `${report.date.replace(/[:.]/g, '-')}-${mode}.json`);
+const text = `${JSON.stringify(report, null, 2)}\n`;
+writeFileSync(dated, text);
+writeFileSync(join(values['results-dir'], 'latest.json'), text);
+log(`written to ${dated} and ${join(values['results-dir'], 'latest.json')} (${report.durationSeconds} s in all)`);
+
+const wrong = suite.contenders.filter((c) => !c.verification.ok);
+if (wrong.length > 0 || suite.failures.length > 0) {
+  for (const c of wrong) log(`WRONG OUTPUT: ${c.id}: ${c.verification.problems.slice(0, 5).join(' | ')}`);
+  for (const f of suite.failures) log(`FAILED: ${f.id}: ${f.error.split('\n')[0] ?? ''}`);
+  process.exit(1);
+}
 process.exit(0);
