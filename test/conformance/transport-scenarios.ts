@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { TransportError } from '../../src/errors/streams-error.ts';
-import { partitionForKey } from '../../src/transport/memory/murmur2.ts';
+import { partitionForKey } from '../../src/transport/murmur2.ts';
 import { tpKey } from '../../src/transport/topic-partition-key.ts';
 import type { BatchContext, ConsumerOptions, TopicPartition, Transport, TransportConsumer } from '../../src/transport/transport.ts';
 import { uniqueName } from '../support/names.ts';
