@@ -3,7 +3,7 @@
  * inputs, measures and verifies it, and prints the figures; for profiling one contender without the
  * whole suite, e.g. `tsx bench/one.ts engine-global-alos 1000000 -- --cpu-prof --cpu-prof-dir=/tmp/p`
  * (then `tsx bench/profile-summary.ts /tmp/p/<file>.cpuprofile`). Uses `KAFKA_BROKERS` (default
- * 127.0.0.1:9092); the engine runs from the build in `.cache/bench-dist` when it exists
+ * 127.0.0.1:9092) and `BENCH_MAX_IN_FLIGHT` (the engine's maxInFlight); the engine runs from the build in `.cache/bench-dist` when it exists
  * (`npm run build -- --out-dir .cache/bench-dist`), else from the TypeScript sources.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -33,7 +33,8 @@ await admin.connect();
 await admin.createTopics({ waitForLeaders: true, topics: [outputTopic, dlqTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })) });
 const stateDir = mkdtempSync(join(tmpdir(), 'bench-one-'));
 try {
-  const args = { brokers, applicationId, guarantee: contender.guarantee, variant: contender.variant, ratingsTopic: inputs.ratingsTopic, usersTopic: inputs.usersTopic, outputTopic, dlqTopic };
+  const maxInFlight = process.env['BENCH_MAX_IN_FLIGHT'];
+  const args = { brokers, applicationId, guarantee: contender.guarantee, variant: contender.variant, ratingsTopic: inputs.ratingsTopic, usersTopic: inputs.usersTopic, outputTopic, dlqTopic, ...(maxInFlight === undefined ? {} : { maxInFlight: Number(maxInFlight) }) };
   const launch = launchOf(contender, args, stateDir, existsSync(ENGINE_BUILD));
   const figures = await meterProcess({
     ...launch,
