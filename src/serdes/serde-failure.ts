@@ -1,4 +1,4 @@
-import { DeserializationError, SerializationError } from '../errors/streams-error.ts';
+import { DeserializationError, SerializationError, withoutStack } from '../errors/streams-error.ts';
 
 /** How many payload bytes an error message may show: enough to recognise a format, never the record. */
 const PREVIEW_BYTES = 16;
@@ -64,10 +64,15 @@ export function deserializationFailure(
   reason: string,
   cause?: unknown,
 ): DeserializationError {
-  return new DeserializationError(
-    `Cannot deserialize ${serde} from topic "${topic}": ${reason} (payload ${describePayload(data)})`,
-    { cause, context: { topic } },
-  );
+  const make = () =>
+    new DeserializationError(`Cannot deserialize ${serde} from topic "${topic}": ${reason} (payload ${describePayload(data)})`, {
+      cause,
+      context: { topic },
+    });
+  // Without a cause the serde looked at the bytes and refused them: a verdict on the data, for
+  // which the runtime's call stack says nothing (and capturing it was most of a dead letter's cost).
+  // A cause (a decoder that threw) keeps its stack, and so does this error.
+  return cause === undefined ? withoutStack(make) : make();
 }
 
 /**

@@ -46,27 +46,32 @@ export function splitBySize(records: readonly OutgoingRecord[], maxBytes: number
   const chunks: OutgoingRecord[][] = [];
   let chunk: OutgoingRecord[] = [];
   let size = REQUEST_OVERHEAD;
-  let topics = new Set<string>();
-  let partitions = new Set<string>();
+  // Per topic of the chunk: the explicit partitions seen (-1 for records kafkajs places by key).
+  let topics = new Map<string, Set<number>>();
   for (const record of records) {
     const recordBytes = estimateRecordBytes(record);
-    const alone = REQUEST_OVERHEAD + TOPIC_OVERHEAD + Buffer.byteLength(record.topic, 'utf8') + PARTITION_OVERHEAD + recordBytes;
+    const topicBytes = TOPIC_OVERHEAD + Buffer.byteLength(record.topic, 'utf8');
+    const alone = REQUEST_OVERHEAD + topicBytes + PARTITION_OVERHEAD + recordBytes;
     if (alone > maxBytes) throw recordTooLarge(record, alone, maxBytes);
-    const partitionKey = `${record.partition ?? '?'}:${record.topic}`;
+    const partition = record.partition ?? -1;
+    let partitions = topics.get(record.topic);
     let added = recordBytes;
-    if (!topics.has(record.topic)) added += TOPIC_OVERHEAD + Buffer.byteLength(record.topic, 'utf8');
-    if (!partitions.has(partitionKey)) added += PARTITION_OVERHEAD;
+    if (partitions === undefined) added += topicBytes + PARTITION_OVERHEAD;
+    else if (!partitions.has(partition)) added += PARTITION_OVERHEAD;
     if (chunk.length > 0 && size + added > maxBytes) {
       chunks.push(chunk);
       chunk = [];
-      topics = new Set();
-      partitions = new Set();
+      topics = new Map();
+      partitions = undefined;
       size = REQUEST_OVERHEAD;
       added = alone - REQUEST_OVERHEAD;
     }
+    if (partitions === undefined) {
+      partitions = new Set();
+      topics.set(record.topic, partitions);
+    }
     chunk.push(record);
-    topics.add(record.topic);
-    partitions.add(partitionKey);
+    partitions.add(partition);
     size += added;
   }
   if (chunk.length > 0) chunks.push(chunk);

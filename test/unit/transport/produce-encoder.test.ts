@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { crc32c, encodable, encodeProduceRequest, type ProduceMessage, type ProduceTopic } from '../../../src/transport/kafka/produce-encoder.ts';
+import { batchCrc32c, crc32c, encodable, encodeProduceRequest, type ProduceMessage, type ProduceTopic } from '../../../src/transport/kafka/produce-encoder.ts';
 import { fastPaths, groupMessagesPerPartition } from '../../../src/transport/kafka/kafkajs.ts';
 
 const require = createRequire(import.meta.url);
@@ -87,6 +87,7 @@ describe('the one-pass Produce request writer', () => {
         const start = buffer.length === 0 ? 0 : a % buffer.length;
         const end = start + (buffer.length === 0 ? 0 : b % (buffer.length - start + 1));
         expect(crc32c(buffer, start, end)).toBe(kafkajsCrc32C(buffer.subarray(start, end)));
+        expect(batchCrc32c(buffer, start, end)).toBe(kafkajsCrc32C(buffer.subarray(start, end)));
       }),
     );
     // The check value of CRC-32C.
