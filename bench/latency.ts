@@ -41,6 +41,7 @@ export async function measureLatency(options: {
   readonly admin: Admin;
   readonly ratingsPerSecond: number;
   readonly seconds: number;
+  readonly engineBuilt: boolean;
   readonly timeoutMs: number;
   readonly log: (line: string) => void;
 }): Promise<LatencyResult> {
@@ -49,7 +50,7 @@ export async function measureLatency(options: {
   const [ratingsTopic, outputTopic, dlqTopic] = [`${applicationId}-ratings`, `${applicationId}-enriched`, `${applicationId}-dlq`];
   await admin.createTopics({ waitForLeaders: true, topics: [ratingsTopic, outputTopic, dlqTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })) });
   const stateDir = mkdtempSync(join(tmpdir(), 'bench-latency-'));
-  const launch = launchOf(contender, { brokers: [...options.brokers], applicationId, guarantee: contender.guarantee, variant: contender.variant, ratingsTopic, usersTopic: options.usersTopic, outputTopic, dlqTopic }, stateDir, true);
+  const launch = launchOf(contender, { brokers: [...options.brokers], applicationId, guarantee: contender.guarantee, variant: contender.variant, ratingsTopic, usersTopic: options.usersTopic, outputTopic, dlqTopic }, stateDir, options.engineBuilt);
   const child = spawn(launch.command, [...launch.args], { cwd: launch.cwd, env: launch.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   const kafka = new Kafka({ brokers: [...options.brokers], clientId: 'bench-latency', logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `${applicationId}-reader`, maxWaitTimeInMs: 20 });

@@ -25,8 +25,10 @@ import { benchIngest } from './ingest.ts';
 import { runSuite, type SuiteResult } from './suite.ts';
 import type { Result } from './measure.ts';
 
-const USAGE = `usage: npm run bench -- [--quick] [--records N] [--small-records N] [--only id,id] [--no-java]
+const USAGE = `usage: npm run bench -- [--quick] [--records N] [--small-records N] [--only id,id] [--no-java] [--no-build]
        [--latency-seconds N] [--latency-rate N] [--no-restore] [--restore-profiles N] [--ingest] [--results-dir DIR]
+
+  --no-build   run the engine from its TypeScript sources (tsx) instead of a fresh compiled build
 
 contenders: ${CONTENDERS.map((c) => c.id).join(', ')}`;
 
@@ -44,6 +46,7 @@ try {
       'small-records': { type: 'string' },
       only: { type: 'string' },
       'no-java': { type: 'boolean', default: false },
+      'no-build': { type: 'boolean', default: false },
       'latency-seconds': { type: 'string' },
       'latency-rate': { type: 'string', default: '10000' },
       'no-restore': { type: 'boolean', default: false },
@@ -70,7 +73,8 @@ function count(flag: string, raw: string | undefined, fallback: number): number 
 }
 
 const quick = values.quick;
-const mode = quick ? 'quick' : 'full';
+// A run with its own sizes or contenders is neither of the two standard ones.
+const mode = values.records !== undefined || values.only !== undefined ? 'custom' : quick ? 'quick' : 'full';
 const ratings = count('records', values.records, quick ? 100_000 : 1_000_000);
 const smallRatings = count('small-records', values['small-records'], quick ? 5_000 : 20_000);
 const only = values.only?.split(',').map((id) => id.trim()).filter(Boolean);
@@ -112,6 +116,7 @@ try {
     smallRatings,
     ...(only === undefined ? {} : { only }),
     java,
+    build: !values['no-build'],
     latency: { ratingsPerSecond: latencyRate, seconds: latencySeconds, contenders: ['engine-global-alos', 'kstreams-global-alos', 'engine-global-eos', 'kstreams-global-eos'] },
     timeoutMs: 600_000,
     log,
@@ -150,6 +155,7 @@ const report = {
   mode,
   durationSeconds: Math.round((Date.now() - began) / 1000),
   machine: { cpus: cpuList.length, model: cpuList[0]?.model ?? 'unknown', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, java: javaVersion() ?? 'not found', kafka: given ? `external (${given})` : brokerOptions.version },
+  settings: { ratings, smallRatings, contenders: only ?? 'all', java, build: !values['no-build'], latency: { ratingsPerSecond: latencyRate, seconds: latencySeconds }, restoreProfiles: values['no-restore'] || only !== undefined ? 0 : restoreProfiles },
   ...suite,
   restore,
   ...(ingest === undefined ? {} : { ingest }),

@@ -30,6 +30,8 @@ export interface SuiteOptions {
   readonly only?: readonly string[];
   /** Kafka Streams and Kafka's tools need a JDK and Maven; without them they are left out. */
   readonly java: boolean;
+  /** Build the engine and run its contenders compiled (as the image does); false: from the TypeScript sources. */
+  readonly build: boolean;
   /** Offered load and length of the latency scenario; 0 seconds leaves it out. */
   readonly latency: { readonly ratingsPerSecond: number; readonly seconds: number; readonly contenders: readonly string[] };
   /** Per contender run. */
@@ -117,7 +119,7 @@ async function runContender(contender: Contender, inputs: { ratingsTopic: string
     dlqTopic,
   };
   try {
-    const launch = launchOf(contender, args, stateDir, true);
+    const launch = launchOf(contender, args, stateDir, options.build);
     options.log(`  ${contender.id}: ${contender.label}, ${inputs.ratings.toLocaleString('en-US')} ratings`);
     const figures: ProcessFigures = await meterProcess({
       ...launch,
@@ -185,7 +187,8 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
     options.log('building the Kafka Streams peer (Maven) when needed');
     buildKafkaStreamsPeer();
   }
-  if (chosen.some((c) => c.family === 'engine') || options.latency.contenders.some((id) => id.startsWith('engine-'))) {
+  const engineRuns = chosen.some((c) => c.family === 'engine') || (options.latency.seconds > 0 && options.latency.contenders.some((id) => id.startsWith('engine-')));
+  if (options.build && engineRuns) {
     options.log(`building the engine into ${ENGINE_BUILD} (npm run build): its contenders run compiled JavaScript, as the image does`);
     build(ENGINE_BUILD);
   }
@@ -235,7 +238,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         const contender = CONTENDERS.find((c) => c.id === id);
         if (contender === undefined || (!options.java && contender.family === 'kafka-streams')) continue;
         try {
-          const measured = await measureLatency({ contender, brokers: options.brokers, usersTopic: inputs.usersTopic, admin, ...options.latency, timeoutMs: options.timeoutMs, log: options.log });
+          const measured = await measureLatency({ contender, brokers: options.brokers, usersTopic: inputs.usersTopic, admin, ...options.latency, engineBuilt: options.build, timeoutMs: options.timeoutMs, log: options.log });
           latency.push(measured);
         } catch (error) {
           failures.push({ id: `latency:${id}`, error: (error as Error).message.slice(0, 2_000) });
