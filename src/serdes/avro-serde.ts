@@ -4,6 +4,8 @@ import { loadAvroSchema, parseAvroSchema } from './avro-schema.ts';
 import type { Serde } from './serde.ts';
 import { deserializationFailure, describeKind, reasonOf, serializationFailure } from './serde-failure.ts';
 
+/** Records up to this size are encoded into a reused buffer (see `serialize`). */
+const SCRATCH_BYTES = 64 * 1024;
 /** Field problems listed in one message; the rest are counted, so a message stays one line. */
 const MAX_LISTED_PROBLEMS = 10;
 const REPLACEMENT_CHARACTER = '\uFFFD';
@@ -42,6 +44,8 @@ export function avroSerde<T>(recordSchema: AvroRecordSchema): Serde<T> {
     throw new SchemaError(`An Avro serde needs a named record schema, got a ${type.typeName} (${type.name ?? 'anonymous'})`);
   }
   const name = `avro(${type.name})`;
+  /** Where records are encoded before they are copied out; a larger one goes through toBuffer. */
+  const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
   return Object.freeze({
     name,
     serialize(value: T | null, topic: string): Buffer | null {
@@ -49,7 +53,13 @@ export function avroSerde<T>(recordSchema: AvroRecordSchema): Serde<T> {
       try {
         // avsc checks every value as it writes it and throws on the first bad one, so a valid value
         // (the usual case) is walked once; only a refused one is checked again to name every bad field.
-        return type.toBuffer(value);
+        // Written into a scratch buffer and copied into a pooled one: avsc's own toBuffer allocates
+        // a fresh zero-filled buffer per record, which was most of the serializer's cost.
+        const end = type.encode(value, scratch, 0);
+        if (end < 0) return type.toBuffer(value);
+        const bytes = Buffer.allocUnsafe(end);
+        scratch.copy(bytes, 0, 0, end);
+        return bytes;
       } catch (error) {
         const problems = invalidFields(type, value);
         throw serializationFailure(name, topic, problems.length > 0 ? `invalid fields: ${listProblems(problems)}` : reasonOf(error), error);

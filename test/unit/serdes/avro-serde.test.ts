@@ -93,6 +93,18 @@ describe('avro serde', () => {
       );
     });
 
+    it('keeps records larger than its scratch buffer (64 KiB) and small ones after them, each in bytes of its own', () => {
+      const big = sampleRating({ comment: 'x'.repeat(100_000) });
+      const small = sampleRating({ comment: 'tiny' });
+      const bigBytes = serde.serialize(big, 'ratings');
+      const smallBytes = serde.serialize(small, 'ratings');
+      const again = serde.serialize(sampleRating({ comment: 'other' }), 'ratings');
+      expect(serde.deserialize(bigBytes, 'ratings')).toEqual(big);
+      // A later serialize must not overwrite what an earlier one returned.
+      expect(serde.deserialize(smallBytes, 'ratings')).toEqual(small);
+      expect(serde.deserialize(again, 'ratings')?.comment).toBe('other');
+    });
+
     it('keeps an ordinary Date.now() timestamp exactly', () => {
       const timestamp = Date.now();
       const decoded = serde.deserialize(encode(sampleRating({ timestamp })), 'ratings');
