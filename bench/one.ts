@@ -43,7 +43,7 @@ try {
     groupId: applicationId,
     inputTopic: inputs.ratingsTopic,
     transactional: contender.guarantee === 'exactly-once',
-    timeoutMs: 600_000,
+    timeoutMs: Number(process.env['BENCH_TIMEOUT_MS'] ?? 600_000),
     onLine: (line) => process.stdout.write(`  > ${line}\n`),
   });
   process.stdout.write(`${JSON.stringify({ ...figures, recordsPerSecond: Math.round(records / figures.seconds), cpuSecondsPerMillion: Math.round((figures.cpuSeconds / records) * 1e7) / 10 })}\n`);
