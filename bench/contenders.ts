@@ -50,6 +50,7 @@ export const CONTENDERS: readonly Contender[] = [
   engine('table', 'at-least-once'),
   kafkaStreams('table', 'at-least-once'),
   engine('table', 'exactly-once'),
+  kafkaStreams('table', 'exactly-once'),
   { id: 'kafkajs-plain', label: 'plain kafkajs: eachBatch, batched sends, commit after ack', family: 'kafkajs', guarantee: 'at-least-once', variant: 'global' },
   { id: 'seed-pattern', label: "the seed's pattern: one awaited send per record", family: 'seed', guarantee: 'at-least-once', variant: 'global', smallInput: true },
 ];
